@@ -32,11 +32,8 @@ class Backoff:
 
     def delay(self, attempt: int, rng: random.Random | None = None) -> float:
         """Seconds to wait after failed attempt number ``attempt`` (1 for the first)."""
-        if self.kind == "fixed":
-            raw = self.base
-        else:
-            raw = self.base * 2.0 ** min(max(attempt - 1, 0), 62)
-        raw = min(raw, self.cap)
+        steps = 0 if self.kind == "fixed" else min(max(attempt - 1, 0), 62)
+        raw = min(self.base * 2.0**steps, self.cap)
         if self.jitter:
             low = raw * (1.0 - self.jitter)
             raw = (rng or random).uniform(low, raw)

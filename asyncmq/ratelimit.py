@@ -39,7 +39,9 @@ class TokenBucket:
     def refill(self, now: float) -> None:
         if now > self.updated_at:
             per_second = self.rate.limit / self.rate.interval
-            self.tokens = min(float(self.rate.limit), self.tokens + (now - self.updated_at) * per_second)
+            self.tokens = min(
+                float(self.rate.limit), self.tokens + (now - self.updated_at) * per_second
+            )
             self.updated_at = now
 
     def take(self, wanted: int, now: float) -> int:

@@ -43,7 +43,9 @@ def from_url(url: str) -> BaseBackend:
         module = importlib.import_module(module_name)
     except ImportError as exc:
         hint = f"; install it with: pip install 'asyncmq[{extra}]'" if extra else ""
-        raise BackendUnavailableError(f"the {scheme} backend is not available ({exc}){hint}") from exc
+        raise BackendUnavailableError(
+            f"the {scheme} backend is not available ({exc}){hint}"
+        ) from exc
     backend_cls = getattr(module, class_name)
     if scheme == "memory":
         backend: BaseBackend = backend_cls()

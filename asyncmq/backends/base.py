@@ -168,7 +168,9 @@ class BaseBackend(abc.ABC):
     # -- transitions ---------------------------------------------------------------------
 
     @abc.abstractmethod
-    async def enqueue(self, queue: str, jobs: Sequence[Job], now: float) -> list[str]:
+    async def enqueue(
+        self, queue: str, jobs: Sequence[Job], now: float, *, connection: object | None = None
+    ) -> list[str]:
         """Insert jobs that are absent by id, in order, and return their ids.
 
         A job whose id exists already changes nothing and its existing id is returned. Each
@@ -176,6 +178,11 @@ class BaseBackend(abc.ABC):
         lands ``delayed`` (``run_at > now``), ``waiting-children`` (unmet
         ``depends_on``; dependencies may be earlier jobs of the same call) or ``waiting``,
         with the producer's fields stored as given. Wakes workers waiting on the queue.
+
+        ``connection`` is the caller's own driver connection or session (an asyncpg
+        connection inside a transaction, a pymongo ``AsyncClientSession``): the jobs then
+        exist only if the caller's transaction commits. Backends that cannot join a caller's
+        transaction raise :class:`TypeError` when it is given.
         """
 
     @abc.abstractmethod
@@ -334,7 +341,7 @@ class BaseBackend(abc.ABC):
 
     # -- lifecycle -----------------------------------------------------------------------
 
-    async def aclose(self) -> None:
+    async def aclose(self) -> None:  # noqa: B027 - a backend without connections has none to close
         """Release connections. The backend may not be used afterwards."""
 
     async def __aenter__(self) -> BaseBackend:

@@ -131,7 +131,11 @@ class InMemoryBackend(BaseBackend):
 
     # -- transitions ---------------------------------------------------------------------
 
-    async def enqueue(self, queue: str, jobs: Sequence[Job], now: float) -> list[str]:
+    async def enqueue(
+        self, queue: str, jobs: Sequence[Job], now: float, *, connection: object | None = None
+    ) -> list[str]:
+        if connection is not None:
+            raise TypeError("InMemoryBackend cannot join a caller's transaction (connection=)")
         q = self._q(queue)
         ids = []
         for given in jobs:

@@ -56,7 +56,9 @@ async def test_cancel_an_unstarted_job(backend: BaseBackend, queue_name: str) ->
     assert (await backend.counts(queue_name))[JobState.CANCELLED] == 2
 
 
-async def test_cancel_a_running_job_fences_its_worker(backend: BaseBackend, queue_name: str) -> None:
+async def test_cancel_a_running_job_fences_its_worker(
+    backend: BaseBackend, queue_name: str
+) -> None:
     await backend.enqueue(queue_name, [job(queue_name)], T0)
     active = await claim_one(backend, queue_name)
     assert await backend.cancel(queue_name, active.id, T0 + 1)

@@ -99,7 +99,9 @@ async def test_missing_dependency_fails_the_job(backend: BaseBackend, queue_name
     assert "no-such-job" in stored.error.message
 
 
-async def test_failed_dependency_fails_a_new_dependent(backend: BaseBackend, queue_name: str) -> None:
+async def test_failed_dependency_fails_a_new_dependent(
+    backend: BaseBackend, queue_name: str
+) -> None:
     parent = job(queue_name)
     await backend.enqueue(queue_name, [parent], T0)
     active = await claim_one(backend, queue_name)

@@ -15,7 +15,9 @@ async def test_repeatables_round_trip(backend: BaseBackend, queue_name: str) -> 
     await backend.save_repeatable(cron)
     listed = sorted(await backend.list_repeatables(queue_name), key=lambda r: r.key)
     assert listed == [every, cron]
-    moved = Repeatable("k1", queue_name, {"task_id": "t.a", "args": [2]}, every=7.0, created_at=T0 + 9)
+    moved = Repeatable(
+        "k1", queue_name, {"task_id": "t.a", "args": [2]}, every=7.0, created_at=T0 + 9
+    )
     await backend.save_repeatable(moved)
     (stored,) = [r for r in await backend.list_repeatables(queue_name) if r.key == "k1"]
     assert (stored.every, stored.job["args"], stored.created_at) == (7.0, [2], T0)
@@ -33,7 +35,10 @@ async def test_workers_are_listed_while_alive(backend: BaseBackend, queue_name: 
     new = WorkerInfo("w2", queue_name, "host", 2, 3, T0, T0 + 10, active=2, processed=7)
     await backend.record_worker(old)
     await backend.record_worker(new)
-    assert sorted(w.id for w in await backend.list_workers(queue_name, seen_since=T0)) == ["w1", "w2"]
+    assert sorted(w.id for w in await backend.list_workers(queue_name, seen_since=T0)) == [
+        "w1",
+        "w2",
+    ]
     assert await backend.list_workers(queue_name, seen_since=T0 + 5) == [new]
     await backend.remove_worker(queue_name, "w2")
     assert await backend.list_workers(queue_name, seen_since=T0 + 5) == []

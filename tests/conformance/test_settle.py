@@ -132,9 +132,9 @@ async def test_dependents_are_released_when_all_complete(
     await backend.complete(queue_name, [Completion(lease_of(second), None)], T0 + 2)
     stored = await backend.get_job(queue_name, "child")
     assert stored is not None and stored.state is JobState.WAITING
-    assert [j.id for j in (await backend.claim(queue_name, 5, lease=30, token="u", now=T0)).jobs] == [
-        "child"
-    ]
+    assert [
+        j.id for j in (await backend.claim(queue_name, 5, lease=30, token="u", now=T0)).jobs
+    ] == ["child"]
 
 
 async def test_concurrent_completions_release_a_dependent_once(
