@@ -1,0 +1,370 @@
+"""The worker pool: claim -> execute -> settle, with lease heartbeats and a graceful stop."""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import socket
+import time
+import traceback
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, Literal
+
+import anyio
+from anyio.abc import TaskStatus
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+
+from asyncmq.backends.base import (
+    BaseBackend,
+    Completion,
+    Failure,
+    Lease,
+    Retrial,
+    WorkerInfo,
+)
+from asyncmq.errors import SerializationError, UnknownTaskError
+from asyncmq.jobs import Job, JobError
+from asyncmq.ratelimit import RateLimit
+from asyncmq.serializers import dumps
+from asyncmq.tasks import JobContext, Task, _current, get_task
+
+log = logging.getLogger("asyncmq.worker")
+
+Clock = Callable[[], float]
+Settle = Completion | Retrial | Failure
+StopReason = Literal["lost", "shutdown"]
+
+
+@dataclass
+class _Running:
+    job: Job
+    lease: Lease
+    scope: anyio.CancelScope = field(default_factory=anyio.CancelScope)
+    stop_reason: StopReason | None = None
+
+    def stop(self, reason: StopReason) -> None:
+        if self.stop_reason is None:
+            self.stop_reason = reason
+        self.scope.cancel()
+
+
+@dataclass
+class WorkerStats:
+    processed: int = 0
+    failed: int = 0
+    retried: int = 0
+
+
+class WorkerPool:
+    """Runs up to ``concurrency`` jobs of one queue at a time.
+
+    It claims only as many jobs as it has free slots (and the queue-wide rate limit allows),
+    so nothing sits prefetched; finished jobs are settled in batches by one settler task.
+    Cancelling :meth:`run` stops claiming at once, lets running jobs finish for up to
+    ``grace_period`` seconds, then hands the unfinished ones back to ``waiting``.
+    """
+
+    def __init__(
+        self,
+        queue: str,
+        backend: BaseBackend,
+        *,
+        concurrency: int = 3,
+        rate: RateLimit | None = None,
+        lease: float = 10.0,
+        grace_period: float = 30.0,
+        idle_wait: float = 5.0,
+        clock: Clock = time.time,
+    ) -> None:
+        if concurrency < 1:
+            raise ValueError("concurrency must be >= 1")
+        self.queue = queue
+        self.backend = backend
+        self.concurrency = concurrency
+        self.rate = rate
+        self.lease = lease
+        self.grace_period = grace_period
+        self.idle_wait = idle_wait
+        self.clock = clock
+        self.id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.stats = WorkerStats()
+        self._running: dict[str, _Running] = {}
+        self._threads = anyio.CapacityLimiter(concurrency)
+        self._settles_deadline = math.inf
+        self._slot_freed: anyio.Event
+        self._job_done: anyio.Event
+        self._stop_requested: anyio.Event
+        self._send: MemoryObjectSendStream[Settle]
+        self._receive: MemoryObjectReceiveStream[Settle]
+        self._started_at = 0.0
+
+    @property
+    def active(self) -> int:
+        return len(self._running)
+
+    async def run(self) -> None:
+        """Serve until cancelled; see the class docstring for how it stops."""
+        self._started_at = self.clock()
+        self._send, self._receive = anyio.create_memory_object_stream[Settle](math.inf)
+        self._slot_freed = anyio.Event()
+        self._job_done = anyio.Event()
+        self._stop_requested = anyio.Event()
+        async with anyio.create_task_group() as tg:
+            jobs = await tg.start(self._shielded_core)
+            try:
+                await self._claim_loop(jobs)
+            finally:
+                self._stop_requested.set()
+
+    # -- claiming ------------------------------------------------------------------------
+
+    async def _claim_loop(self, jobs: anyio.abc.TaskGroup) -> None:
+        backoff = _Backoff()
+        while True:
+            free = self.concurrency - len(self._running)
+            if free <= 0:
+                self._slot_freed = anyio.Event()
+                await self._slot_freed.wait()
+                continue
+            try:
+                claimed = await self.backend.claim(
+                    self.queue,
+                    free,
+                    lease=self.lease,
+                    token=uuid.uuid4().hex,
+                    now=self.clock(),
+                    rate=self.rate,
+                )
+            except Exception:
+                log.exception("claim on queue %r failed; retrying", self.queue)
+                await backoff.sleep()
+                continue
+            backoff.reset()
+            for job in claimed.jobs:
+                self._start(jobs, job)
+            if claimed.throttled_until is not None:
+                pause = claimed.throttled_until - self.clock()
+                await anyio.sleep(min(max(pause, 0.001), 1.0))
+            elif len(claimed.jobs) < free:
+                await self._idle()
+
+    async def _idle(self) -> None:
+        """Wait for work: promote due delayed jobs first, then block on the backend."""
+        try:
+            promoted = await self.backend.promote_due(self.queue, self.clock())
+        except Exception:
+            log.exception("promote_due on queue %r failed", self.queue)
+            await anyio.sleep(1.0)
+            return
+        if promoted.count:
+            return
+        timeout = self.idle_wait
+        if promoted.next_run_at is not None:
+            timeout = min(timeout, max(promoted.next_run_at - self.clock(), 0.0))
+        if timeout <= 0:
+            return
+        try:
+            await self.backend.wait_for_jobs(self.queue, timeout)
+        except Exception:
+            log.exception("wait_for_jobs on queue %r failed", self.queue)
+            await anyio.sleep(min(timeout, 1.0))
+
+    def _start(self, jobs: anyio.abc.TaskGroup, job: Job) -> None:
+        assert job.lease_token is not None
+        running = _Running(job, Lease(job.id, job.lease_token))
+        self._running[job.id] = running
+        jobs.start_soon(self._execute, running, name=f"asyncmq job {job.id}")
+
+    # -- the shielded part: jobs, heartbeats, settles -----------------------------------
+
+    async def _shielded_core(self, *, task_status: TaskStatus[anyio.abc.TaskGroup]) -> None:
+        # Shielded so that cancelling run() does not cancel running jobs or the settles
+        # and lease extensions they still need; _drain ends it once the jobs are done.
+        with anyio.CancelScope(shield=True):
+            heartbeat = anyio.CancelScope()
+            async with anyio.create_task_group() as services:
+                services.start_soon(self._heartbeat_loop, heartbeat)
+                services.start_soon(self._settle_loop)
+                async with anyio.create_task_group() as jobs:
+                    task_status.started(jobs)
+                    await self._drain()
+                # The settle loop ends once it has sent what is queued.
+                self._settles_deadline = self.clock() + 10.0
+                await self._send.aclose()
+                heartbeat.cancel()
+            with anyio.move_on_after(5):
+                await self.backend.remove_worker(self.queue, self.id)
+
+    async def _drain(self) -> None:
+        await self._stop_requested.wait()
+        with anyio.move_on_after(self.grace_period):
+            while self._running:
+                self._job_done = anyio.Event()
+                await self._job_done.wait()
+        for running in list(self._running.values()):
+            running.stop("shutdown")
+
+    async def _execute(self, running: _Running) -> None:
+        job = running.job
+        try:
+            outcome = await self._outcome(running)
+        finally:
+            self._running.pop(job.id, None)
+            self._slot_freed.set()
+            self._job_done.set()
+        if outcome is not None:
+            self._send.send_nowait(outcome)
+
+    async def _outcome(self, running: _Running) -> Settle | None:
+        job, lease = running.job, running.lease
+        try:
+            task = get_task(job.task_id)
+        except UnknownTaskError as exc:
+            return Failure(lease, JobError.from_exception(exc))
+        timeout = job.timeout if job.timeout is not None else task.timeout
+        error: JobError | None = None
+        result: Any = None
+        with running.scope:
+            try:
+                with anyio.move_on_after(math.inf if timeout is None else timeout) as limit:
+                    result = await self._call(task, running)
+                if limit.cancelled_caught:
+                    error = JobError("JobTimeoutError", f"job exceeded its timeout of {timeout}s")
+                else:
+                    dumps(result)
+            except SerializationError as exc:
+                error = JobError("SerializationError", f"the task's result {exc}")
+            except Exception as exc:
+                error = JobError.from_exception(exc, traceback.format_exc())
+        if running.stop_reason == "lost":
+            log.warning("job %s lost its lease (cancelled or requeued); not settling", job.id)
+            return None
+        if running.stop_reason == "shutdown":
+            now = self.clock()
+            return Retrial(lease, JobError("WorkerShutdown", "handed back on shutdown"), now)
+        if error is None:
+            self.stats.processed += 1
+            return Completion(lease, result)
+        if job.can_retry():
+            self.stats.retried += 1
+            backoff = job.backoff or task.backoff
+            delay = backoff.delay(job.attempts) if backoff else 0.0
+            return Retrial(lease, error, self.clock() + delay)
+        self.stats.failed += 1
+        return Failure(lease, error)
+
+    async def _call(self, task: Task[Any, Any], running: _Running) -> Any:
+        job = running.job
+
+        async def report(progress: Any) -> None:
+            dumps(progress)
+            await self.backend.update_progress(self.queue, running.lease, progress)
+
+        token = _current.set(JobContext(job, report))
+        try:
+            if task.is_async:
+                return await task.func(*job.args, **job.kwargs)
+            call = partial(task.func, *job.args, **job.kwargs)
+            return await anyio.to_thread.run_sync(
+                call, abandon_on_cancel=True, limiter=self._threads
+            )
+        finally:
+            _current.reset(token)
+
+    async def _settle_loop(self) -> None:
+        backoff = _Backoff()
+        async for first in self._receive:
+            batch = [first]
+            while len(batch) < 500:
+                try:
+                    batch.append(self._receive.receive_nowait())
+                except (anyio.WouldBlock, anyio.EndOfStream):
+                    break
+            while True:
+                try:
+                    await self._settle(batch)
+                    backoff.reset()
+                    break
+                except Exception:
+                    # Settles are fenced by the lease token, so sending a batch twice is safe.
+                    log.exception("settling %d jobs on queue %r failed", len(batch), self.queue)
+                    if self.clock() > self._settles_deadline:
+                        # Stopping and the backend is still down: the leases will run out
+                        # and requeue_expired hands these jobs to another worker.
+                        break
+                    await backoff.sleep()
+
+    async def _settle(self, batch: list[Settle]) -> None:
+        now = self.clock()
+        completions = [s for s in batch if isinstance(s, Completion)]
+        retrials = [s for s in batch if isinstance(s, Retrial)]
+        failures = [s for s in batch if isinstance(s, Failure)]
+        results: list[bool] = []
+        if completions:
+            results += await self.backend.complete(self.queue, completions, now)
+        if retrials:
+            results += await self.backend.retry(self.queue, retrials, now)
+        if failures:
+            results += await self.backend.fail(self.queue, failures, now)
+        if not all(results):
+            log.warning("%d settles on queue %r were stale", results.count(False), self.queue)
+
+    async def _heartbeat_loop(self, scope: anyio.CancelScope) -> None:
+        # A short interval bounds how long a cancelled job keeps running: cancel() revokes
+        # the lease and the next extension notices.
+        interval = min(self.lease / 3.0, 1.0)
+        last_report = -math.inf
+        with scope:
+            while True:
+                now = self.clock()
+                try:
+                    await self._extend_leases(now)
+                    if now - last_report >= 5.0:
+                        await self.backend.record_worker(self._info(now))
+                        last_report = now
+                except Exception:
+                    log.exception("heartbeat on queue %r failed", self.queue)
+                await anyio.sleep(interval)
+
+    async def _extend_leases(self, now: float) -> None:
+        running = list(self._running.values())
+        if not running:
+            return
+        kept = await self.backend.extend_lease(
+            self.queue, [r.lease for r in running], now + self.lease
+        )
+        for item, ok in zip(running, kept, strict=True):
+            if not ok:
+                item.stop("lost")
+
+    def _info(self, now: float) -> WorkerInfo:
+        return WorkerInfo(
+            id=self.id,
+            queue=self.queue,
+            hostname=socket.gethostname(),
+            pid=os.getpid(),
+            concurrency=self.concurrency,
+            started_at=self._started_at,
+            heartbeat_at=now,
+            active=len(self._running),
+            processed=self.stats.processed,
+            failed=self.stats.failed,
+        )
+
+
+class _Backoff:
+    """Exponential sleep between retries of a failing backend call: 0.1 s doubling to 5 s."""
+
+    def __init__(self) -> None:
+        self.delay = 0.1
+
+    def reset(self) -> None:
+        self.delay = 0.1
+
+    async def sleep(self) -> None:
+        await anyio.sleep(self.delay)
+        self.delay = min(self.delay * 2, 5.0)
