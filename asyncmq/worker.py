@@ -277,6 +277,10 @@ class WorkerPool:
 
     async def _settle_loop(self) -> None:
         backoff = _Backoff()
+        async with self._receive:
+            await self._settle_batches(backoff)
+
+    async def _settle_batches(self, backoff: _Backoff) -> None:
         async for first in self._receive:
             batch = [first]
             while len(batch) < 500:

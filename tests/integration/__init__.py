@@ -1,0 +1,27 @@
+"""End-to-end tests of Queue.run() on every backend."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio
+
+from asyncmq.queues import Queue
+
+
+@asynccontextmanager
+async def running(*queues: Queue) -> AsyncIterator[None]:
+    """Run the queues' workers for the duration of the block."""
+    async with anyio.create_task_group() as tg:
+        for queue in queues:
+            tg.start_soon(queue.run)
+        yield
+        tg.cancel_scope.cancel()
+
+
+async def wait_until(predicate, timeout: float = 10.0, interval: float = 0.02) -> None:  # type: ignore[no-untyped-def]
+    """Poll an async predicate until it is true; fail after ``timeout`` seconds."""
+    with anyio.fail_after(timeout):
+        while not await predicate():
+            await anyio.sleep(interval)
