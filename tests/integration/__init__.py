@@ -24,4 +24,4 @@ async def wait_until(predicate, timeout: float = 10.0, interval: float = 0.02) -
     """Poll an async predicate until it is true; fail after ``timeout`` seconds."""
     with anyio.fail_after(timeout):
         while not await predicate():
-            await anyio.sleep(interval)
+            await anyio.sleep(interval)  # noqa: ASYNC110 - polling the store is the point

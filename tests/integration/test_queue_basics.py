@@ -81,7 +81,7 @@ async def test_delay_holds_a_job_back(backend: BaseBackend, queue_name: str) -> 
         assert (await queue.get_job(job_id)).state is JobState.DELAYED  # type: ignore[union-attr]
         assert [j.id for j in await queue.list_delayed()] == [job_id]
         await queue.result(job_id, timeout=10)
-    (_, started), = tasks.calls[token]
+    ((_, started),) = tasks.calls[token]
     assert started - added >= 0.45
 
 
