@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 import anyio
@@ -20,8 +20,12 @@ async def running(*queues: Queue) -> AsyncIterator[None]:
         tg.cancel_scope.cancel()
 
 
-async def wait_until(predicate, timeout: float = 10.0, interval: float = 0.02) -> None:  # type: ignore[no-untyped-def]
+async def wait_until(
+    predicate: Callable[[], Awaitable[bool]], timeout: float = 10.0, interval: float = 0.02
+) -> None:
     """Poll an async predicate until it is true; fail after ``timeout`` seconds."""
     with anyio.fail_after(timeout):
-        while not await predicate():
-            await anyio.sleep(interval)  # noqa: ASYNC110 - polling the store is the point
+        while True:
+            if await predicate():
+                return
+            await anyio.sleep(interval)
