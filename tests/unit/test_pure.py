@@ -1,0 +1,125 @@
+"""The pure parts: token bucket, backoff, cron and every-ticks, the payload codec."""
+
+from __future__ import annotations
+
+import math
+import random
+from datetime import datetime, timezone
+
+import pytest
+
+from asyncmq.backends.base import Repeatable
+from asyncmq.backoff import Backoff
+from asyncmq.errors import SerializationError
+from asyncmq.flow import _parents_first
+from asyncmq.jobs import Job, JobError, JobState
+from asyncmq.ratelimit import RateLimit, TokenBucket
+from asyncmq.scheduler import KeepJobs, latest_fire, next_fire, repeatable_key, tick_job
+from asyncmq.serializers import check_arguments, dumps, loads
+
+
+def test_token_bucket_bursts_then_refills() -> None:
+    bucket = TokenBucket.full(RateLimit(10, 2.0), now=0.0)
+    assert bucket.take(25, 0.0) == 10
+    assert bucket.take(1, 0.0) == 0
+    assert bucket.next_token_at(0.0) == pytest.approx(0.2)
+    assert bucket.take(5, 0.5) == 2  # 5 tokens per second
+    assert bucket.take(100, 100.0) == 10  # never more than the limit
+    bucket.give_back(3)
+    assert bucket.tokens == 3
+
+
+def test_token_bucket_zero_never_grants() -> None:
+    bucket = TokenBucket.full(RateLimit(0), now=0.0)
+    assert bucket.take(1, 1e9) == 0
+    assert bucket.next_token_at(5.0) is None
+
+
+def test_rate_limit_validates() -> None:
+    with pytest.raises(ValueError):
+        RateLimit(-1)
+    with pytest.raises(ValueError):
+        RateLimit(1, 0)
+
+
+def test_backoff_fixed_exponential_cap_and_jitter() -> None:
+    assert Backoff("fixed", 2.0).delay(5) == 2.0
+    exp = Backoff("exponential", 1.0, cap=10.0)
+    assert [exp.delay(n) for n in (1, 2, 3, 4, 5)] == [1.0, 2.0, 4.0, 8.0, 10.0]
+    assert exp.delay(10_000) == 10.0
+    jittered = Backoff("exponential", 4.0, cap=100.0, jitter=0.5)
+    rng = random.Random(7)
+    samples = [jittered.delay(1, rng) for _ in range(200)]
+    assert all(2.0 <= s <= 4.0 for s in samples)
+    assert max(samples) - min(samples) > 1.0
+    assert Backoff.from_value(3) == Backoff("fixed", 3.0, 3.0)
+    assert Backoff.from_value(exp.to_dict()) == exp
+    with pytest.raises(ValueError):
+        Backoff("linear")  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        Backoff(jitter=2)
+
+
+def test_every_ticks_are_anchored_at_creation() -> None:
+    rep = Repeatable("k", "q", {"task_id": "t"}, every=10.0, created_at=100.0)
+    assert latest_fire(rep, 99.0) is None
+    assert latest_fire(rep, 100.0) == 100.0
+    assert latest_fire(rep, 129.9) == 120.0
+    assert next_fire(rep, 129.9) == 130.0
+    assert next_fire(rep, 50.0) == 100.0
+
+
+def test_cron_ticks_in_utc_never_before_creation() -> None:
+    at = datetime(2026, 1, 1, 12, 7, 30, tzinfo=timezone.utc).timestamp()
+    five = datetime(2026, 1, 1, 12, 5, tzinfo=timezone.utc).timestamp()
+    rep = Repeatable("k", "q", {"task_id": "t"}, cron="*/5 * * * *", created_at=five - 1)
+    assert latest_fire(rep, at) == five
+    assert latest_fire(rep, five) == five
+    assert next_fire(rep, at) == five + 300
+    late = Repeatable("k", "q", {"task_id": "t"}, cron="*/5 * * * *", created_at=at)
+    assert latest_fire(late, at) is None
+
+
+def test_tick_ids_are_deterministic() -> None:
+    rep = Repeatable("k", "q", {"task_id": "t", "args": [1]}, every=1.0, created_at=0.0)
+    assert tick_job(rep, 5.0).id == tick_job(rep, 5.0).id == "repeat:k:5000"
+    assert tick_job(rep, 5.0).args == [1]
+    assert repeatable_key("t", 1.0, None, [1], {}) == repeatable_key("t", 1.0, None, [1], {})
+    assert repeatable_key("t", 1.0, None, [1], {}) != repeatable_key("t", 2.0, None, [1], {})
+
+
+def test_keep_jobs_values() -> None:
+    assert KeepJobs.from_value(None) is None
+    assert KeepJobs.from_value(False) is None
+    assert KeepJobs.from_value(True) == KeepJobs(count=0)
+    assert KeepJobs.from_value(5) == KeepJobs(count=5)
+
+
+def test_codec_refuses_what_would_not_round_trip() -> None:
+    assert loads(dumps({"a": [1, 2.5, None, "é"]})) == {"a": [1, 2.5, None, "é"]}
+    with pytest.raises(SerializationError, match="datetime"):
+        dumps(datetime.now())
+    with pytest.raises(TypeError, match="keyword argument 'x'"):
+        check_arguments([], {"x": {1}})
+    check_arguments([1, "a"], {"b": [None]})
+
+
+def test_job_payload_round_trip() -> None:
+    job = Job("m.f", args=[1], kwargs={"k": 2}, priority=1, retries=3, ttl=5.0)
+    job.error = JobError("E", "m", "tb")
+    job.backoff = Backoff("fixed", 1.0)
+    again = Job.from_dict(loads(dumps(job.to_dict())))
+    assert again.to_dict() == job.to_dict()
+    assert again.state is JobState.WAITING
+    assert Job.from_dict({"task": "m.g"}).task_id == "m.g"
+    assert JobState.COMPLETED.is_finished and not JobState.ACTIVE.is_finished
+    assert not math.isnan(job.created_at)
+
+
+def test_flow_order_puts_parents_first() -> None:
+    a, b, c = (
+        Job("t", id="a"),
+        Job("t", id="b", depends_on=["a"]),
+        Job("t", id="c", depends_on=["b", "a"]),
+    )
+    assert [j.id for j in _parents_first([c, b, a])] == ["a", "b", "c"]
