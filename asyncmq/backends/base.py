@@ -341,6 +341,12 @@ class BaseBackend(abc.ABC):
 
     # -- lifecycle -----------------------------------------------------------------------
 
+    async def migrate(self) -> None:  # noqa: B027 - a schemaless store has nothing to migrate
+        """Create or upgrade the storage schema and indexes (``asyncmq db migrate``).
+
+        Every backend also does this on first use; the command lets deployments do it ahead.
+        """
+
     async def aclose(self) -> None:  # noqa: B027 - a backend without connections has none to close
         """Release connections. The backend may not be used afterwards."""
 
