@@ -28,7 +28,7 @@ PEER_ENVS: dict[str, PeerEnv] = {
     env.name: env
     for env in (
         PeerEnv("arq", "arq", ("arq", "redis")),
-        PeerEnv("saq", "saq", ("saq", "redis")),
+        PeerEnv("saq", "saq", ("saq", "redis", "typing_extensions")),  # saq 0.26 omits it
         PeerEnv("taskiq", "taskiq", ("taskiq", "taskiq-redis", "redis")),
         PeerEnv("rq", "rq", ("rq", "redis")),
         PeerEnv("dramatiq", "dramatiq", ("dramatiq[redis]", "redis")),
