@@ -1,0 +1,37 @@
+"""Every docs_src example runs, so the docs never show code that does not work."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = sorted(
+    p.stem for p in (ROOT / "docs_src").glob("*.py") if p.stem not in {"__init__", "demo_tasks"}
+)
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_example_runs(example: str, tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("ASYNCMQ_BACKEND_URL", None)  # the demo shows the default backend
+    done = subprocess.run(
+        [sys.executable, "-m", f"docs_src.{example}"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    if example == "quickstart":
+        assert "welcome mail sent to user 3" in done.stdout
+    if example == "progress_and_cancel":
+        assert "state: cancelled" in done.stdout
+    if example == "demo":
+        assert "completed" in done.stdout and "failed" in done.stdout
+        assert "dependent job ran after the uploads" in done.stdout
