@@ -1,0 +1,553 @@
+"""RedisBackend: the backend contract on Redis or Redis Cluster, one Lua script per transition
+(``scripts/<verb>.lua``), keys from :mod:`asyncmq.backends.redis.keys`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from importlib import resources
+from typing import Any, cast
+from urllib.parse import urlsplit
+
+import anyio
+from redis.asyncio import ConnectionPool, Redis
+from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff, NoBackoff
+from redis.commands.core import AsyncScript
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoScriptError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from asyncmq.backends.base import (
+    BaseBackend,
+    Claimed,
+    Completion,
+    Failure,
+    Lease,
+    Promoted,
+    Repeatable,
+    Retrial,
+    WorkerInfo,
+)
+from asyncmq.backends.redis import keys
+from asyncmq.backoff import Backoff
+from asyncmq.jobs import FINISHED_STATES, Job, JobError, JobState
+from asyncmq.ratelimit import RateLimit
+from asyncmq.serializers import dumps, loads
+
+#: The job hash fields that make up a Job, in the order of common.lua's JOB_FIELDS.
+JOB_FIELDS = (
+    "data",
+    "state",
+    "priority",
+    "run_at",
+    "attempts",
+    "stalls",
+    "started_at",
+    "finished_at",
+    "result",
+    "error",
+    "progress",
+    "lease_token",
+    "lease_until",
+)
+_SCRIPTS = (
+    "enqueue",
+    "claim",
+    "extend_lease",
+    "complete",
+    "retry",
+    "fail",
+    "promote_due",
+    "requeue_expired",
+    "counts",
+    "list_jobs",
+    "resume",
+    "cancel",
+    "retry_job",
+    "remove",
+    "clean",
+    "drain",
+    "obliterate",
+    "update_progress",
+    "save_repeatable",
+    "record_worker",
+    "remove_worker",
+    "list_workers",
+)
+# Jobs per script call where a call may touch many: long enough to amortise the round trip,
+# short enough (about a millisecond of server time) not to stall other clients.
+_BATCH = 1000
+# After a dropped connection wait_for_jobs pauses this long so a worker whose server is down
+# does not spin.
+_RECONNECT_PAUSE = 0.25
+
+AnyRedis = Redis | RedisCluster
+
+
+def _source(name: str) -> str:
+    folder = resources.files("asyncmq.backends.redis").joinpath("scripts")
+    text = folder.joinpath(f"{name}.lua").read_text("utf-8")
+    common = folder.joinpath("common.lua").read_text("utf-8")
+    return text.replace("--@include common", common, 1)
+
+
+def _connect(url: str, retries: int) -> AnyRedis:
+    # Idempotent calls retry through redis-py: reconnect, back off 50 ms doubling to 1 s.
+    retry = Retry(ExponentialBackoff(cap=1.0, base=0.05), retries)
+    scheme = urlsplit(url).scheme.lower()
+    if scheme == "redis+cluster":
+        return RedisCluster.from_url("redis" + url[len(scheme) :], retry=retry)
+    return Redis.from_url(url, retry=retry)
+
+
+def _sibling(client: Redis) -> Redis:
+    """A client on the same server with its own pool and no automatic retry."""
+    pool = client.connection_pool
+    kwargs = {**pool.connection_kwargs, "retry": Retry(NoBackoff(), 0)}
+    return Redis.from_pool(ConnectionPool(connection_class=pool.connection_class, **kwargs))
+
+
+def _num(value: float) -> str:
+    """An instant or duration as the exact decimal Lua and Redis parse back to the same float."""
+    return repr(float(value))
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _float(value: bytes | str | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def _decode(queue: str, row: Sequence[Any]) -> Job:
+    """A Job from ``[id, *JOB_FIELDS values]``."""
+    (
+        job_id,
+        data,
+        state,
+        priority,
+        run_at,
+        attempts,
+        stalls,
+        started_at,
+        finished_at,
+        result,
+        error,
+        progress,
+        token,
+        lease_until,
+    ) = row
+    fields = loads(data)
+    backoff = fields["backoff"]
+    return Job(
+        task_id=fields["task_id"],
+        args=fields["args"],
+        kwargs=fields["kwargs"],
+        id=_text(job_id),
+        queue=queue,
+        priority=int(priority),
+        retries=fields["retries"],
+        backoff=None if backoff is None else Backoff.from_value(backoff),
+        ttl=fields["ttl"],
+        timeout=fields["timeout"],
+        depends_on=fields["depends_on"],
+        created_at=fields["created_at"],
+        run_at=_float(run_at),
+        state=JobState(_text(state)),
+        attempts=int(attempts or 0),
+        stalls=int(stalls or 0),
+        started_at=_float(started_at),
+        finished_at=_float(finished_at),
+        result=None if result is None else loads(result),
+        error=None if error is None else JobError.from_dict(loads(error)),
+        progress=None if progress is None else loads(progress),
+        lease_token=None if token is None else _text(token),
+        lease_until=_float(lease_until),
+    )
+
+
+def _encode(job: Job) -> list[Any]:
+    """The enqueue script's arguments for one job."""
+    producer = {
+        "task_id": job.task_id,
+        "args": job.args,
+        "kwargs": job.kwargs,
+        "retries": job.retries,
+        "backoff": None if job.backoff is None else job.backoff.to_dict(),
+        "ttl": job.ttl,
+        "timeout": job.timeout,
+        "depends_on": job.depends_on,
+        "created_at": job.created_at,
+    }
+    ttl = job.ttl
+    return [
+        job.id,
+        dumps(producer),
+        int(job.priority),
+        "" if job.run_at is None else _num(job.run_at),
+        "" if ttl is None else _num(job.created_at + ttl),
+        "" if ttl is None else str(ttl),
+        len(job.depends_on),
+        *job.depends_on,
+    ]
+
+
+class RedisBackend(BaseBackend):
+    """Jobs in Redis (``redis://``, ``rediss://``) or Redis Cluster (``redis+cluster://``).
+
+    ``url_or_client`` may be a ``redis.asyncio.Redis`` or ``RedisCluster`` client, which the
+    backend then uses but does not close. Every key starts with ``prefix`` and carries the
+    queue as a hash tag. ``retries`` bounds how often an idempotent call is retried on a
+    connection error (with backoff) before the error is raised; ``claim`` is never retried,
+    because a claim whose reply was lost would hold its jobs until their lease ran out.
+    """
+
+    def __init__(
+        self,
+        url_or_client: str | Redis | RedisCluster = "redis://localhost:6379/0",
+        *,
+        prefix: str = "asyncmq",
+        retries: int = 8,
+    ) -> None:
+        if "{" in prefix or "}" in prefix:
+            raise ValueError("the key prefix cannot contain '{' or '}' (they mark hash tags)")
+        self._prefix = prefix
+        self._owns = isinstance(url_or_client, str)
+        client = _connect(url_or_client, retries) if isinstance(url_or_client, str) else url_or_client
+        self._redis: AnyRedis = client
+        self._claimer: AnyRedis = client
+        self._blocking: AnyRedis = client
+        self._siblings: list[Redis] = []
+        if isinstance(client, Redis):
+            # Claims go without retry; blocking pops hold a connection each, so they get a
+            # pool of their own and never starve the calls on the main one.
+            self._claimer, self._blocking = _sibling(client), _sibling(client)
+            self._siblings = [self._claimer, self._blocking]
+        self._scripts: dict[str, AsyncScript] = {
+            name: client.register_script(_source(name)) for name in _SCRIPTS
+        }
+        self._keys: dict[str, list[str]] = {}
+        self._registered: set[str] = set()
+
+    @classmethod
+    def from_url(cls, url: str, *, prefix: str = "asyncmq") -> RedisBackend:
+        """``redis://host:port/db``, ``rediss://`` (TLS) or ``redis+cluster://host:port``."""
+        return cls(url, prefix=prefix)
+
+    # -- plumbing ------------------------------------------------------------------------
+
+    def _keys_of(self, queue: str) -> list[str]:
+        found = self._keys.get(queue)
+        if found is None:
+            found = self._keys[queue] = keys.queue_keys(self._prefix, queue)
+        return found
+
+    async def _call(
+        self, name: str, queue: str, args: Sequence[Any], client: AnyRedis | None = None
+    ) -> Any:
+        return await self._scripts[name](self._keys_of(queue), args, client=client)
+
+    async def _call_many(self, name: str, queue: str, arglists: list[list[Any]]) -> None:
+        """Run one script several times in order: pipelined on one server, one by one on a
+        cluster (the calls may depend on each other, and a cluster pipeline may reorder)."""
+        if len(arglists) == 1 or isinstance(self._redis, RedisCluster):
+            for args in arglists:
+                await self._call(name, queue, args)
+            return
+        script = self._scripts[name]
+        queue_keys = self._keys_of(queue)
+        for attempt in range(2):
+            pipe = self._redis.pipeline(transaction=False)
+            for args in arglists:
+                pipe.evalsha(script.sha, len(queue_keys), *queue_keys, *args)
+            try:
+                await pipe.execute()
+                return
+            except NoScriptError:
+                if attempt:
+                    raise
+                # The server restarted or was flushed; the calls are idempotent, so rerun.
+                script.sha = await self._redis.script_load(script.script)
+
+    async def _register(self, queue: str) -> None:
+        # Once per process and queue; the registry is only read by list_queues, which
+        # checks each name it finds.
+        if queue not in self._registered:
+            await self._redis.sadd(keys.registry(self._prefix), queue)
+            self._registered.add(queue)
+
+    # -- transitions ---------------------------------------------------------------------
+
+    async def enqueue(
+        self, queue: str, jobs: Sequence[Job], now: float, *, connection: object | None = None
+    ) -> list[str]:
+        if connection is not None:
+            raise TypeError("RedisBackend cannot join a caller's transaction (connection=)")
+        if not jobs:
+            return []
+        await self._register(queue)
+        now_s = _num(now)
+        arglists = []
+        for start in range(0, len(jobs), _BATCH):
+            chunk = jobs[start : start + _BATCH]
+            args: list[Any] = [now_s, len(chunk)]
+            for job in chunk:
+                args += _encode(job)
+            arglists.append(args)
+        await self._call_many("enqueue", queue, arglists)
+        return [job.id for job in jobs]
+
+    async def claim(
+        self,
+        queue: str,
+        limit: int,
+        *,
+        lease: float,
+        token: str,
+        now: float,
+        rate: RateLimit | None = None,
+    ) -> Claimed:
+        if limit <= 0:
+            return Claimed([])
+        args = [
+            _num(now),
+            limit,
+            _num(now + lease),
+            token,
+            "" if rate is None else rate.limit,
+            "" if rate is None else _num(rate.interval),
+        ]
+        reply = await self._call("claim", queue, args, client=self._claimer)
+        jobs = []
+        corrupt = []
+        for row in reply[1:]:
+            try:
+                jobs.append(_decode(queue, row))
+            except (ValueError, TypeError, KeyError) as exc:
+                # A record we cannot read fails alone; the rest of the claim goes on.
+                error = JobError("CorruptJobError", f"cannot decode the stored job: {exc}")
+                corrupt.append(Failure(Lease(_text(row[0]), token), error))
+        if corrupt:
+            await self.fail(queue, corrupt, now)
+        throttled = None if reply[0] is None else float(reply[0])
+        return Claimed(jobs, throttled)
+
+    async def extend_lease(self, queue: str, leases: Sequence[Lease], until: float) -> list[bool]:
+        if not leases:
+            return []
+        args: list[Any] = [_num(until), len(leases)]
+        for lease in leases:
+            args += (lease.job_id, lease.token)
+        return [bool(x) for x in await self._call("extend_lease", queue, args)]
+
+    async def complete(self, queue: str, items: Sequence[Completion], now: float) -> list[bool]:
+        if not items:
+            return []
+        args: list[Any] = [_num(now), len(items)]
+        for item in items:
+            result = b"" if item.result is None else dumps(item.result)
+            args += (item.lease.job_id, item.lease.token, result)
+        return [bool(x) for x in await self._call("complete", queue, args)]
+
+    async def retry(self, queue: str, items: Sequence[Retrial], now: float) -> list[bool]:
+        if not items:
+            return []
+        args: list[Any] = [_num(now), len(items)]
+        for item in items:
+            error = dumps(item.error.to_dict())
+            args += (item.lease.job_id, item.lease.token, error, _num(item.run_at))
+        return [bool(x) for x in await self._call("retry", queue, args)]
+
+    async def fail(self, queue: str, items: Sequence[Failure], now: float) -> list[bool]:
+        if not items:
+            return []
+        args: list[Any] = [_num(now), len(items)]
+        for item in items:
+            args += (item.lease.job_id, item.lease.token, dumps(item.error.to_dict()))
+        return [bool(x) for x in await self._call("fail", queue, args)]
+
+    async def promote_due(self, queue: str, now: float) -> Promoted:
+        count = 0
+        while True:
+            moved, looked, next_run_at = await self._call("promote_due", queue, [_num(now), _BATCH])
+            count += moved
+            if looked < _BATCH:
+                return Promoted(count, _float(next_run_at))
+
+    async def requeue_expired(self, queue: str, now: float, *, max_stalls: int) -> int:
+        count = 0
+        while True:
+            moved, looked = await self._call(
+                "requeue_expired", queue, [_num(now), int(max_stalls), _BATCH]
+            )
+            count += moved
+            if looked < _BATCH:
+                return count
+
+    async def wait_for_jobs(self, queue: str, timeout: float) -> None:
+        if timeout <= 0:
+            return
+        marker = keys.pick(self._keys_of(queue), "marker")
+        try:
+            # The server ends the BLPOP at `timeout`; the scope is a backstop for a silent
+            # network, where the reply would never come.
+            with anyio.move_on_after(timeout + 1.0):
+                await self._blocking.blpop([marker], timeout=max(timeout, 0.001))
+        except (RedisConnectionError, RedisTimeoutError, OSError):
+            # Spurious wake-ups are allowed: the worker loop carries on and, on its next
+            # call, the connection is made again.
+            await anyio.sleep(min(timeout, _RECONNECT_PAUSE))
+
+    # -- inspection and admin ------------------------------------------------------------
+
+    async def get_job(self, queue: str, job_id: str) -> Job | None:
+        key = keys.job(self._keys_of(queue), job_id)
+        row = await self._redis.hmget(key, JOB_FIELDS)  # type: ignore[arg-type]
+        if row[0] is None:
+            return None
+        return _decode(queue, [job_id, *row])
+
+    async def list_jobs(
+        self, queue: str, state: JobState, *, offset: int = 0, limit: int = 100
+    ) -> list[Job]:
+        state = JobState(state)
+        if limit <= 0:
+            return []
+        rows = await self._call("list_jobs", queue, [state.value, max(offset, 0), limit])
+        return [_decode(queue, row) for row in rows]
+
+    async def _status(self, queue: str) -> list[int]:
+        return cast(list[int], await self._call("counts", queue, []))
+
+    async def counts(self, queue: str) -> dict[JobState, int]:
+        status = await self._status(queue)
+        return dict(zip(JobState, status[:8], strict=True))
+
+    async def list_queues(self) -> list[str]:
+        names = sorted(_text(n) for n in await self._redis.smembers(keys.registry(self._prefix)))
+        return [name for name in names if any(await self._status(name))]
+
+    async def pause(self, queue: str) -> None:
+        await self._register(queue)
+        await self._redis.hset(keys.pick(self._keys_of(queue), "meta"), "paused", 1)
+
+    async def resume(self, queue: str) -> None:
+        await self._call("resume", queue, [])
+
+    async def is_paused(self, queue: str) -> bool:
+        meta = keys.pick(self._keys_of(queue), "meta")
+        return bool(await self._redis.hexists(meta, "paused"))
+
+    async def cancel(self, queue: str, job_id: str, now: float) -> bool:
+        return bool(await self._call("cancel", queue, [_num(now), job_id]))
+
+    async def retry_job(self, queue: str, job_id: str, now: float) -> bool:
+        return bool(await self._call("retry_job", queue, [job_id]))
+
+    async def remove(self, queue: str, job_id: str, now: float) -> bool:
+        return bool(await self._call("remove", queue, [_num(now), job_id]))
+
+    async def clean(
+        self,
+        queue: str,
+        state: JobState,
+        *,
+        finished_before: float | None = None,
+        keep_last: int | None = None,
+        limit: int = 1000,
+    ) -> int:
+        state = JobState(state)
+        if state not in FINISHED_STATES:
+            raise ValueError(f"clean() takes a finished state, not {state.value!r}")
+        before = "" if finished_before is None else _num(finished_before)
+        keep = "" if keep_last is None else max(int(keep_last), 0)
+        deleted = 0
+        while deleted < limit:
+            batch = min(limit - deleted, _BATCH)
+            n = int(await self._call("clean", queue, [state.value, before, keep, batch]))
+            deleted += n
+            if n < batch:
+                break
+        return deleted
+
+    async def drain(self, queue: str) -> int:
+        deleted = 0
+        while True:
+            n = int(await self._call("drain", queue, [_BATCH]))
+            deleted += n
+            if n < _BATCH:
+                return deleted
+
+    async def obliterate(self, queue: str) -> int:
+        deleted = 0
+        while True:
+            n, gone = await self._call("obliterate", queue, [_BATCH])
+            deleted += n
+            if gone:
+                break
+        await self._redis.srem(keys.registry(self._prefix), queue)
+        self._registered.discard(queue)
+        return deleted
+
+    async def update_progress(self, queue: str, lease: Lease, progress: Any) -> bool:
+        args = [lease.job_id, lease.token, dumps(progress)]
+        return bool(await self._call("update_progress", queue, args))
+
+    # -- repeatables and workers ---------------------------------------------------------
+
+    async def save_repeatable(self, repeatable: Repeatable) -> None:
+        await self._register(repeatable.queue)
+        await self._swap_repeatable(repeatable.queue, repeatable.key, repeatable, None)
+
+    async def _swap_repeatable(
+        self, queue: str, key: str, new: Repeatable | None, paused: bool | None
+    ) -> bool:
+        """Compare-and-set: store ``new`` keeping the stored ``created_at``, or (``new`` is
+        None) set ``paused`` on the stored one. False if there is nothing to pause."""
+        field = keys.pick(self._keys_of(queue), "repeatables")
+        while True:
+            raw = await self._redis.hget(field, key)
+            old = None if raw is None else Repeatable.from_dict(loads(raw))
+            if new is not None:
+                data = new.to_dict()
+                if old is not None:
+                    data["created_at"] = old.created_at
+            elif old is None:
+                return False
+            else:
+                data = {**old.to_dict(), "paused": paused}
+            if await self._call("save_repeatable", queue, [key, raw or b"", dumps(data)]):
+                return True
+
+    async def list_repeatables(self, queue: str) -> list[Repeatable]:
+        raw = await self._redis.hvals(keys.pick(self._keys_of(queue), "repeatables"))
+        return [Repeatable.from_dict(loads(item)) for item in raw]
+
+    async def remove_repeatable(self, queue: str, key: str) -> bool:
+        field = keys.pick(self._keys_of(queue), "repeatables")
+        return bool(await self._redis.hdel(field, key))
+
+    async def set_repeatable_paused(self, queue: str, key: str, paused: bool) -> bool:
+        return await self._swap_repeatable(queue, key, None, paused)
+
+    async def record_worker(self, info: WorkerInfo) -> None:
+        await self._register(info.queue)
+        args = [info.id, dumps(info.to_dict()), _num(info.heartbeat_at)]
+        await self._call("record_worker", info.queue, args)
+
+    async def remove_worker(self, queue: str, worker_id: str) -> None:
+        await self._call("remove_worker", queue, [worker_id])
+
+    async def list_workers(self, queue: str, *, seen_since: float) -> list[WorkerInfo]:
+        raw = await self._call("list_workers", queue, [_num(seen_since)])
+        return [WorkerInfo.from_dict(loads(item)) for item in raw]
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    async def aclose(self) -> None:
+        for sibling in self._siblings:
+            await sibling.aclose()
+        if self._owns:
+            await self._redis.aclose()

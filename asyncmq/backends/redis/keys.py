@@ -1,0 +1,72 @@
+"""Redis key names: the only place that builds them. Every key of a queue carries the hash tag
+``{<queue>}`` so one script touches one Cluster slot.
+
+Layout, for ``prefix="asyncmq"`` and queue ``emails``::
+
+    asyncmq:queues                           SET   queue names (list_queues); its own slot
+    asyncmq:{emails}:meta                    HASH  seq (arrival counter), paused, rate-limit
+                                                   bucket (rate_limit, rate_interval, tokens,
+                                                   updated_at)
+    asyncmq:{emails}:waiting                 ZSET  score priority, member <seq:12 hex><job id>:
+                                                   equal scores sort by member, so FIFO
+    asyncmq:{emails}:delayed                 ZSET  score run_at, member as in waiting
+    asyncmq:{emails}:waiting-children        ZSET  score seq, member job id
+    asyncmq:{emails}:active                  ZSET  score lease_until, member job id
+    asyncmq:{emails}:completed|failed|expired|cancelled
+                                             ZSET  score finished_at, member job id
+    asyncmq:{emails}:marker                  LIST  at most one element: the wake-up a waiting
+                                                   worker blocks on (BLPOP)
+    asyncmq:{emails}:repeatables             HASH  key -> Repeatable JSON
+    asyncmq:{emails}:workers                 HASH  worker id -> WorkerInfo JSON
+    asyncmq:{emails}:workers-seen            ZSET  score heartbeat_at, member worker id
+    asyncmq:{emails}:job:<id>                HASH  one job (fields in backend.JOB_FIELDS)
+    asyncmq:{emails}:pending:<id>            SET   unmet dependencies of a waiting-children job
+    asyncmq:{emails}:dependents:<id>         SET   jobs waiting on job <id>
+
+Scripts get the fixed keys (and the three ``...:job:``, ``...:pending:``, ``...:dependents:``
+prefixes, to which Lua appends a job id) as KEYS, in :data:`QUEUE_KEYS` order.
+"""
+
+from __future__ import annotations
+
+#: The suffixes of a queue's KEYS, in the order every script receives them.
+QUEUE_KEYS = (
+    "meta",
+    "waiting",
+    "delayed",
+    "waiting-children",
+    "active",
+    "completed",
+    "failed",
+    "expired",
+    "cancelled",
+    "marker",
+    "repeatables",
+    "workers",
+    "workers-seen",
+    "job:",
+    "pending:",
+    "dependents:",
+)
+_INDEX = {name: i for i, name in enumerate(QUEUE_KEYS)}
+
+
+def registry(prefix: str) -> str:
+    """The set of queue names."""
+    return f"{prefix}:queues"
+
+
+def queue_keys(prefix: str, queue: str) -> list[str]:
+    """The KEYS every script of ``queue`` takes, in :data:`QUEUE_KEYS` order."""
+    base = f"{prefix}:{{{queue}}}:"
+    return [base + name for name in QUEUE_KEYS]
+
+
+def pick(keys: list[str], name: str) -> str:
+    """One key out of :func:`queue_keys`, by its suffix in :data:`QUEUE_KEYS`."""
+    return keys[_INDEX[name]]
+
+
+def job(keys: list[str], job_id: str) -> str:
+    """The hash of one job."""
+    return keys[_INDEX["job:"]] + job_id

@@ -1,0 +1,93 @@
+-- enqueue: insert the jobs that are absent by id; each lands waiting, delayed,
+-- waiting-children or (a dependency failed or does not exist) failed. Wakes a worker.
+--
+-- KEYS: the queue's keys (see common.lua).
+-- ARGV: now, count, then per job: id, data (JSON of the producer fields), priority,
+--       run_at or '', expires_at (created_at + ttl) or '', ttl as written or '',
+--       number of dependencies, dependency ids...
+-- Returns: the number of jobs inserted.
+--@include common
+
+local now_s = ARGV[1]
+local now = tonumber(now_s)
+local count = tonumber(ARGV[2])
+reserve(count)
+
+-- Admit job `id` with dependencies ARGV[from .. to]; mirrors InMemoryBackend._admit.
+local function admit(id, jk, from, to)
+  local unmet = {}
+  for d = from, to do
+    local dep = ARGV[d]
+    local state = redis.call('HGET', K.job .. dep, 'state')
+    if not state then
+      redis.call('HSET', jk, 'error', dependency_error(dep, 'does not exist'))
+      finish(id, jk, 'waiting', 'failed', now, now_s)
+      return
+    end
+    if FINISHED[state] and state ~= 'completed' then
+      redis.call('HSET', jk, 'error', dependency_error(dep, state))
+      finish(id, jk, 'waiting', 'failed', now, now_s)
+      return
+    end
+    if state ~= 'completed' then unmet[#unmet + 1] = dep end
+  end
+  if #unmet > 0 then
+    redis.call('SADD', K.pending .. id, unpack(unmet))
+    for _, dep in ipairs(unmet) do
+      redis.call('SADD', K.dependents .. dep, id)
+    end
+    redis.call('ZADD', K.children, next_seq(), id)
+    redis.call('HSET', jk, 'state', 'waiting-children')
+  else
+    ready(id, jk, now)
+  end
+end
+
+local inserted = 0
+local i = 3
+for _ = 1, count do
+  local id, data, priority, run_at, expires_at, ttl = unpack(ARGV, i, i + 5)
+  local deps = tonumber(ARGV[i + 6])
+  local from = i + 7
+  i = from + deps
+  local jk = K.job .. id
+  if redis.call('EXISTS', jk) == 0 then
+    inserted = inserted + 1
+    local later = run_at ~= '' and tonumber(run_at) > now
+    local fields = { 'data', data, 'priority', priority }
+    if run_at ~= '' then
+      fields[#fields + 1] = 'run_at'
+      fields[#fields + 1] = run_at
+    end
+    if expires_at ~= '' then
+      fields[#fields + 1] = 'expires_at'
+      fields[#fields + 1] = expires_at
+      fields[#fields + 1] = 'ttl'
+      fields[#fields + 1] = ttl
+    end
+    if deps > 0 then
+      -- Dependencies may be earlier jobs of this call, so this one must exist (as waiting,
+      -- like the in-memory fresh job) before they are looked up.
+      fields[#fields + 1] = 'state'
+      fields[#fields + 1] = 'waiting'
+      redis.call('HSET', jk, unpack(fields))
+      admit(id, jk, from, i - 1)
+    else
+      local m = member(id)
+      fields[#fields + 1] = 'member'
+      fields[#fields + 1] = m
+      fields[#fields + 1] = 'state'
+      if later then
+        fields[#fields + 1] = 'delayed'
+        redis.call('ZADD', K.delayed, run_at, m)
+      else
+        fields[#fields + 1] = 'waiting'
+        redis.call('ZADD', K.waiting, priority, m)
+      end
+      redis.call('HSET', jk, unpack(fields))
+      wake = true
+    end
+  end
+end
+flush_wake()
+return inserted

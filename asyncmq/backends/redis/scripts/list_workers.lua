@@ -1,0 +1,13 @@
+-- list_workers: delete reports whose heartbeat is before `seen_since`, return the rest.
+--
+-- KEYS: the queue's keys (see common.lua).
+-- ARGV: seen_since
+-- Returns: the WorkerInfo JSON of each live worker.
+--@include common
+
+local gone = redis.call('ZRANGEBYSCORE', K.seen, '-inf', '(' .. ARGV[1])
+if #gone > 0 then
+  redis.call('HDEL', K.workers, unpack(gone))
+  redis.call('ZREM', K.seen, unpack(gone))
+end
+return redis.call('HVALS', K.workers)
