@@ -1,0 +1,174 @@
+"""How jobs are stored in MongoDB: the job document, the indexes and the update pipelines.
+
+Each pipeline is built here, next to the fields it touches; user-given strings are wrapped in
+``$literal`` so a value starting with ``$`` is never read as a field path.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from asyncmq import serializers
+from asyncmq.backends.base import STALLED
+from asyncmq.jobs import Job, JobState
+from asyncmq.ratelimit import RateLimit
+
+Doc = dict[str, Any]
+
+WAITING = JobState.WAITING.value
+DELAYED = JobState.DELAYED.value
+WAITING_CHILDREN = JobState.WAITING_CHILDREN.value
+ACTIVE = JobState.ACTIVE.value
+
+# Fields kept as JSON bytes: user values that BSON would alter (tuples, ints past 2**63,
+# keys with "$" or ".", non-string keys) round-trip exactly as in the other backends.
+_ENCODED = ("args", "kwargs", "result", "progress")
+
+# Claim order: priority, then the instant-derived sequence of entering ``waiting``; jobs
+# that entered in one batch (a promotion, a release) share ``seq`` and follow ``run_at``, id.
+WAITING_ORDER = [("priority", 1), ("seq", 1), ("run_at", 1), ("id", 1)]
+DELAYED_ORDER = [("run_at", 1), ("seq", 1)]
+FINISHED_ORDER = [("finished_at", -1), ("seq", 1)]
+
+# Every index, in one place, with the queries it serves. Created on first use.
+JOB_INDEXES: list[tuple[list[tuple[str, int]], bool, str]] = [
+    ([("queue", 1), ("id", 1)], True, "insert-if-absent, get_job, every transition by id"),
+    (
+        [("queue", 1), ("state", 1), *WAITING_ORDER[:3]],
+        False,
+        "claim candidates and list_jobs(waiting) in claim order; counts; drain",
+    ),
+    ([("queue", 1), ("state", 1), ("run_at", 1)], False, "promote_due, next_run_at, delayed"),
+    ([("queue", 1), ("state", 1), ("lease_until", 1)], False, "requeue_expired"),
+    ([("queue", 1), ("state", 1), ("finished_at", -1)], False, "clean, list finished jobs"),
+    ([("queue", 1), ("state", 1), ("deps_left", 1)], False, "release and cascade dependents"),
+    ([("queue", 1), ("op", 1)], False, "read back the jobs one batched transition touched"),
+]
+REPEATABLE_INDEXES = [([("queue", 1), ("key", 1)], True, "save/list/remove repeatables")]
+WORKER_INDEXES = [
+    ([("queue", 1), ("id", 1)], True, "record_worker"),
+    ([("queue", 1), ("heartbeat_at", 1)], False, "list_workers and pruning"),
+]
+
+
+# The backend-kept fields of a new job, as Job.fresh() sets them.
+_FRESH = {
+    "attempts": 0,
+    "stalls": 0,
+    "started_at": None,
+    "finished_at": None,
+    "lease_until": None,
+    "result": None,
+    "error": None,
+    "progress": None,
+    "lease_token": None,
+}
+
+
+def encode(value: Any) -> bytes | None:
+    return None if value is None else serializers.dumps(value)
+
+
+def decode(value: Any) -> Any:
+    return None if value is None else serializers.loads(value)
+
+
+def to_doc(job: Job, queue: str, state: JobState, seq: int) -> Doc:
+    """A fresh job's document; ``deps_left`` holds its unmet dependencies."""
+    doc = {**job.to_dict(), **_FRESH}
+    for name in _ENCODED:
+        doc[name] = encode(doc[name])
+    doc["queue"] = queue
+    doc["state"] = state.value
+    doc["seq"] = seq
+    doc["expires_at"] = None if job.ttl is None else job.created_at + job.ttl
+    doc["has_dependents"] = False
+    if state is JobState.WAITING_CHILDREN:
+        doc["deps_left"] = list(dict.fromkeys(job.depends_on))
+    return doc
+
+
+def from_doc(doc: Doc) -> Job:
+    data = dict(doc)
+    for name in _ENCODED:
+        data[name] = decode(data.get(name))
+    return Job.from_dict(data)
+
+
+def ready_state(run_at: float | None, now: float) -> JobState:
+    return JobState.DELAYED if run_at is not None and run_at > now else JobState.WAITING
+
+
+def finished(state: JobState, now: float, **fields: Any) -> Doc:
+    """The ``$set`` of a move to a finished state: lease cleared, ``finished_at = now``."""
+    return {
+        "state": state.value,
+        "finished_at": now,
+        "lease_token": None,
+        "lease_until": None,
+        **fields,
+    }
+
+
+def release_pipeline(dependency_id: str, now: float, seq: int) -> list[Doc]:
+    """Drop one met dependency from ``deps_left``; the last one moves the job on.
+
+    Removing the id (rather than decrementing a counter) makes a repeated release of the same
+    dependency a no-op, and the state change happens in the same document update, so
+    concurrent completions release a dependent exactly once.
+    """
+    left = {"$filter": {"input": "$deps_left", "cond": {"$ne": ["$$this", {"$literal": dependency_id}]}}}
+    later = {"$gt": [{"$ifNull": ["$run_at", None]}, now]}
+    ready = {"$cond": [later, DELAYED, WAITING]}
+    return [
+        {"$set": {"deps_left": left}},
+        {
+            "$set": {
+                "state": {"$cond": [{"$gt": [{"$size": "$deps_left"}, 0]}, WAITING_CHILDREN, ready]},
+                "seq": seq,
+            }
+        },
+    ]
+
+
+def stalled_pipeline(now: float, max_stalls: int, op: str) -> list[Doc]:
+    """Fail a job that lost its lease once too often, naming its stall count."""
+    message = [
+        "job lost its lease ",
+        {"$toString": "$stalls"},
+        f" times (max_stalls={max_stalls})",
+    ]
+    return [
+        {"$set": {**finished(JobState.FAILED, now), "stalls": {"$add": ["$stalls", 1]}, "op": op}},
+        {"$set": {"error": {"type": STALLED, "message": {"$concat": message}, "traceback": ""}}},
+    ]
+
+
+def bucket_take_pipeline(rate: RateLimit, wanted: int, now: float) -> list[Doc]:
+    """Refill the queue's token bucket and take up to ``wanted`` whole tokens.
+
+    The arithmetic is :class:`asyncmq.ratelimit.TokenBucket`'s, step for step; the grant lands
+    in ``granted`` of the returned document (0 while the queue is paused).
+    """
+    limit = float(rate.limit)
+    same = {"$and": [{"$eq": ["$bucket.limit", rate.limit]}, {"$eq": ["$bucket.interval", rate.interval]}]}
+    full = {"limit": rate.limit, "interval": rate.interval, "tokens": limit, "updated_at": now}
+    elapsed = {"$subtract": [now, "$bucket.updated_at"]}
+    refilled = {"$min": [limit, {"$add": ["$bucket.tokens", {"$multiply": [elapsed, rate.limit / rate.interval]}]}]}
+    grant = {"$max": [0, {"$min": [wanted, {"$floor": "$bucket.tokens"}]}]}
+    return [
+        {"$set": {"bucket": {"$cond": [same, "$bucket", {"$literal": full}]}}},
+        {
+            "$set": {
+                "bucket.tokens": {"$cond": [{"$gt": [now, "$bucket.updated_at"]}, refilled, "$bucket.tokens"]},
+                "bucket.updated_at": {"$max": [now, "$bucket.updated_at"]},
+            }
+        },
+        {"$set": {"granted": {"$cond": [{"$eq": ["$paused", True]}, 0, grant]}}},
+        {"$set": {"bucket.tokens": {"$subtract": ["$bucket.tokens", "$granted"]}}},
+    ]
+
+
+def bucket_give_back_pipeline(count: int) -> list[Doc]:
+    limit = {"$ifNull": ["$bucket.limit", 0]}
+    return [{"$set": {"bucket.tokens": {"$min": [limit, {"$add": ["$bucket.tokens", count]}]}}}]
