@@ -81,15 +81,17 @@ async def test_retention_removes_finished_jobs(backend: BaseBackend, queue_name:
     ids = await queue.add_bulk([{"task_id": tasks.record.id, "args": [token, i]} for i in range(5)])
     failing = await queue.add(tasks.explode, args=["gone"])
     async with running(queue):
-        for job_id in ids:
-            await queue.result(job_id, timeout=10)
 
         async def trimmed() -> bool:
             stats = await queue.queue_stats()
-            return stats["completed"] == 2 and stats["failed"] == 0
+            settled = stats["waiting"] == stats["active"] == 0
+            return settled and stats["completed"] == 2 and stats["failed"] == 0
 
+        await wait_until(lambda: _count(token, 5))
         await wait_until(trimmed)
     assert await queue.get_job(failing) is None
+    kept = await queue.list_jobs(JobState.COMPLETED)
+    assert {j.id for j in kept} <= set(ids) and len(kept) == 2
 
 
 async def test_admin_calls(backend: BaseBackend, queue_name: str) -> None:
