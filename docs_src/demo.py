@@ -26,7 +26,7 @@ async def produce(queue: Queue) -> list[str]:
     """About a thousand jobs: mixed priorities, delays, retries, a dependency, a repeatable."""
     bulk = [
         {"task_id": demo_tasks.resize_image.id, "args": [n], "priority": random.choice((1, 5, 9))}
-        for n in range(900)
+        for n in range(939)
     ]
     ids = await queue.add_bulk(bulk)
     for n in range(50):
