@@ -203,6 +203,9 @@ class SQLiteBackend(BaseBackend):
             raise RuntimeError(f"{self!r} is closed")
         return await anyio.to_thread.run_sync(read, conn, limiter=limiter)
 
+    async def migrate(self) -> None:
+        await self._ready()
+
     async def aclose(self) -> None:
         if self._closed:
             return
