@@ -16,6 +16,8 @@ import anyio
 from asyncmq.backends.base import Completion, Lease
 from asyncmq.backends.sqlite import SQLiteBackend
 from asyncmq.jobs import Job, JobState
+from asyncmq.queues import Queue
+from tests.integration import running, tasks, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 QUEUE = "shared"
@@ -63,9 +65,6 @@ def enqueue_some(path: str, worker: str) -> None:
 
 def produce() -> None:
     async def main() -> None:
-        from asyncmq.queues import Queue
-        from tests.integration import tasks
-
         await Queue("q").add(tasks.add, args=[2, 3], job_id="cross-process")
 
     anyio.run(main)
@@ -73,19 +72,14 @@ def produce() -> None:
 
 def consume() -> None:
     async def main() -> object:
-        from asyncmq.queues import Queue
-
         queue = Queue("q", scan_interval=0.1)
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(queue.run)
-            with anyio.fail_after(TIMEOUT):
-                while await queue.get_job("cross-process") is None:
-                    await anyio.sleep(0.01)
-                result = await queue.result("cross-process")
-            tg.cancel_scope.cancel()
-        return result
 
-    from tests.integration import tasks  # noqa: F401 - registers the task this worker runs
+        async def added() -> bool:
+            return await queue.get_job("cross-process") is not None
+
+        async with running(queue):
+            await wait_until(added, timeout=TIMEOUT)
+            return await queue.result("cross-process", timeout=TIMEOUT)
 
     print(json.dumps(anyio.run(main)), flush=True)
 
@@ -124,7 +118,7 @@ def _run_together(calls: Sequence[str], cwd: Path) -> list[list[str]]:
     finally:
         for child in children:
             child.kill()
-    for child, (out, err) in zip(children, outputs, strict=True):
+    for child, (_, err) in zip(children, outputs, strict=True):
         assert child.returncode == 0, err
     return [json.loads(out) for out, _ in outputs]
 
