@@ -1,0 +1,549 @@
+"""PostgresBackend: the backend contract on asyncpg, each transition one statement (or one
+transaction when finishing a job must resolve its dependents) from ``sql/<verb>.sql``."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import anyio
+import asyncpg
+
+from asyncmq.backends.base import (
+    BaseBackend,
+    Claimed,
+    Completion,
+    Failure,
+    Lease,
+    Promoted,
+    Repeatable,
+    Retrial,
+    WorkerInfo,
+    dependency_error,
+)
+from asyncmq.backends.postgres.errors import TRANSIENT
+from asyncmq.backends.postgres.listener import Listener
+from asyncmq.backends.postgres.rows import (
+    error_json,
+    job_arrays,
+    job_from_row,
+    repeatable_from_row,
+    to_json,
+    worker_from_json,
+)
+from asyncmq.backends.postgres.statements import Statements
+from asyncmq.jobs import FINISHED_STATES, Job, JobState
+from asyncmq.ratelimit import RateLimit
+from asyncmq.serializers import dumps
+
+T = TypeVar("T")
+
+# Rows one scanner, drain or obliterate statement touches, so no call holds locks for long.
+_BATCH = 1000
+_URL_OPTIONS = {"schema": str, "table_prefix": str, "min_pool": int, "max_pool": int}
+
+
+class PostgresBackend(BaseBackend):
+    """Jobs in PostgreSQL tables named ``{schema}.{table_prefix}jobs`` and so on.
+
+    ``dsn_or_pool`` is a libpq URL or an ``asyncpg.Pool`` the caller owns (then the listening
+    connection is taken from it). The pool is created, and the schema migrated, on first use.
+    """
+
+    def __init__(
+        self,
+        dsn_or_pool: str | asyncpg.Pool = "postgresql://localhost/postgres",
+        *,
+        schema: str = "public",
+        table_prefix: str = "asyncmq_",
+        min_pool: int = 1,
+        max_pool: int = 4,
+    ) -> None:
+        self._sql = Statements.load(schema, table_prefix)
+        self._dsn: str | None = None
+        self._pool: Any = None
+        if isinstance(dsn_or_pool, str):
+            self._dsn = dsn_or_pool
+        else:
+            self._pool = dsn_or_pool
+        self._owns_pool = self._pool is None
+        self._pool_sizes = (min_pool, max_pool)
+        self._ready = False
+        self._closed = False
+        self._setup = anyio.Lock()
+        self._listener = Listener(self._connect_listener, self._sql.channel, self._release_listener)
+
+    @classmethod
+    def from_url(cls, url: str) -> PostgresBackend:
+        """``postgresql://user@host/db?schema=s&table_prefix=p&min_pool=1&max_pool=4``; the
+        listed options are taken out, any other query parameter goes to the server."""
+        parts = urlsplit(url)
+        options: dict[str, Any] = {}
+        rest = []
+        for key, value in parse_qsl(parts.query):
+            if key in _URL_OPTIONS:
+                options[key] = _URL_OPTIONS[key](value)
+            else:
+                rest.append((key, value))
+        return cls(urlunsplit(parts._replace(query=urlencode(rest))), **options)
+
+    # -- connections ---------------------------------------------------------------------
+
+    async def _get_pool(self) -> Any:
+        if self._ready:
+            return self._pool
+        async with self._setup:
+            if self._closed:
+                raise RuntimeError("PostgresBackend is closed")
+            if self._pool is None:
+                low, high = self._pool_sizes
+                self._pool = await asyncpg.create_pool(self._dsn, min_size=low, max_size=high)
+            if not self._ready:
+                await self._migrate(self._pool)
+                self._ready = True
+        return self._pool
+
+    async def migrate(self) -> None:
+        """Create or upgrade the schema (idempotent; also done on first use)."""
+        await self._get_pool()
+
+    async def _migrate(self, pool: Any) -> None:
+        sql = self._sql
+        async with pool.acquire() as conn, conn.transaction():
+            await conn.execute(sql["migrate.lock"])
+            version = 0
+            if await conn.fetchval(sql["migrate.version_table_exists"]):
+                version = await conn.fetchval(sql["migrate.current_version"])
+            if version < 1:
+                await conn.execute(sql.schema)
+            for number, script in sql.migrations:
+                if number > version:
+                    await conn.execute(script)
+                    await conn.execute(sql["migrate.record_version"], number)
+
+    async def _run(self, work: Callable[[Any], Awaitable[T]]) -> T:
+        """Run ``work`` on a pooled connection, once more on a fresh one if the first dropped
+        or its transaction was aborted (the pool replaces dead connections on acquire)."""
+        pool = await self._get_pool()
+        try:
+            async with pool.acquire() as conn:
+                return await work(conn)
+        except TRANSIENT:
+            async with pool.acquire() as conn:
+                return await work(conn)
+
+    async def _fetch(self, name: str, *args: Any) -> list[Any]:
+        sql = self._sql[name]
+        return await self._run(lambda conn: conn.fetch(sql, *args))
+
+    async def _fetchrow(self, name: str, *args: Any) -> Any:
+        sql = self._sql[name]
+        return await self._run(lambda conn: conn.fetchrow(sql, *args))
+
+    async def _connect_listener(self) -> Any:
+        if self._dsn is None:
+            return await self._pool.acquire()
+        return await asyncpg.connect(self._dsn)
+
+    async def _release_listener(self, conn: Any) -> None:
+        if self._dsn is None:
+            await self._pool.release(conn)
+        else:
+            await conn.close()
+
+    async def aclose(self) -> None:
+        self._closed = True
+        await self._listener.aclose()
+        async with self._setup:
+            pool, self._pool = self._pool, None
+            self._ready = False
+        if pool is not None and self._owns_pool:
+            with anyio.move_on_after(10) as scope:
+                await pool.close()
+            if scope.cancelled_caught:
+                pool.terminate()
+
+    # -- transitions ---------------------------------------------------------------------
+
+    async def enqueue(
+        self, queue: str, jobs: Sequence[Job], now: float, *, connection: object | None = None
+    ) -> list[str]:
+        if connection is not None and not isinstance(
+            connection, (asyncpg.Connection, asyncpg.pool.PoolConnectionProxy)
+        ):
+            raise TypeError(f"connection= takes an asyncpg connection, not {type(connection)}")
+        ids = [j.id for j in jobs]
+        if not jobs:
+            return ids
+        if any(j.depends_on for j in jobs):
+
+            async def work(conn: Any) -> None:
+                async with conn.transaction():
+                    await self._enqueue_dependent(conn, queue, jobs, now)
+
+        else:
+            sql, arrays = self._sql["enqueue.insert"], job_arrays(jobs)
+
+            async def work(conn: Any) -> None:
+                await conn.fetchrow(sql, queue, now, *arrays)
+
+        if connection is None:
+            await self._run(work)
+        else:
+            await self._get_pool()  # the schema must exist
+            await work(connection)
+        return ids
+
+    async def _enqueue_dependent(
+        self, conn: Any, queue: str, jobs: Sequence[Job], now: float
+    ) -> None:
+        """Resolve each new job's state against the locked rows of its dependencies (and the
+        earlier jobs of the batch), as the in-memory backend's ``_admit`` does."""
+        dep_ids = list({d: None for j in jobs for d in j.depends_on})
+        lookup = list({**{j.id: None for j in jobs}, **dict.fromkeys(dep_ids)})
+        rows = await conn.fetch(self._sql["enqueue.lock_dependencies"], queue, lookup, dep_ids)
+        known: dict[str, str] = {r[0]: r[1] for r in rows}
+        new: list[Job] = []
+        states: list[str] = []
+        pending: list[int] = []
+        errors: list[str | None] = []
+        ended: list[float | None] = []
+        children: list[str] = []
+        parents: list[str] = []
+        for job in jobs:
+            if job.id in known:
+                continue
+            known[job.id] = JobState.WAITING.value  # as stored before its dependencies are read
+            state, unmet, error = _admit(job, known, now)
+            known[job.id] = state.value
+            new.append(job)
+            states.append(state.value)
+            pending.append(len(unmet))
+            errors.append(None if error is None else error_json(error))
+            ended.append(None if error is None else now)
+            children += [job.id] * len(unmet)
+            parents += unmet
+        in_batch = set(parents)
+        has_dependents = [j.id in in_batch for j in new]
+        await conn.fetchrow(
+            self._sql["enqueue.insert_resolved"],
+            queue,
+            *job_arrays(new),
+            [dumps(j.depends_on).decode() for j in new],
+            states,
+            pending,
+            errors,
+            ended,
+            has_dependents,
+            children,
+            parents,
+        )
+
+    async def claim(
+        self,
+        queue: str,
+        limit: int,
+        *,
+        lease: float,
+        token: str,
+        now: float,
+        rate: RateLimit | None = None,
+    ) -> Claimed:
+        taken: list[Job] = []
+        throttled: float | None = None
+        sql = self._sql["claim"]
+        limit_arg = None if rate is None else rate.limit
+        interval_arg = 1.0 if rate is None else rate.interval
+        # Jobs that expired on the way do not count towards the limit: claim again for the
+        # rest while a claim expired some and came back short.
+        while len(taken) < limit:
+            wanted = limit - len(taken)
+
+            async def work(conn: Any, wanted: int = wanted) -> list[Any]:
+                async with conn.transaction():
+                    rows: list[Any] = await conn.fetch(
+                        sql, queue, wanted, token, now, now + lease, limit_arg, interval_arg
+                    )
+                    if rows[0][3]:
+                        await self._cascade(conn, queue, list(rows[0][3]), "ended expired", now)
+                    return rows
+
+            rows = await self._run(work)
+            granted, tokens, expired = rows[0][0], rows[0][1], rows[0][2]
+            got = [job_from_row(r, queue, 4) for r in rows if r[4] is not None]
+            taken += got
+            throttled = None
+            if rate is not None and tokens is not None and granted < wanted and len(got) == granted:
+                throttled = _next_token_at(rate, tokens, now)
+            if not expired or len(got) >= granted:
+                break
+        return Claimed(taken, throttled)
+
+    async def extend_lease(self, queue: str, leases: Sequence[Lease], until: float) -> list[bool]:
+        if not leases:
+            return []
+        rows = await self._fetch(
+            "extend_lease", queue, [x.job_id for x in leases], [x.token for x in leases], until
+        )
+        return _matched(leases, rows)
+
+    async def complete(self, queue: str, items: Sequence[Completion], now: float) -> list[bool]:
+        if not items:
+            return []
+        leases = [i.lease for i in items]
+        results = [to_json(i.result) for i in items]
+        return await self._finish("complete", queue, leases, results, now, "completed")
+
+    async def fail(self, queue: str, items: Sequence[Failure], now: float) -> list[bool]:
+        if not items:
+            return []
+        leases = [i.lease for i in items]
+        errors = [error_json(i.error) for i in items]
+        return await self._finish("fail", queue, leases, errors, now, "ended failed")
+
+    async def _finish(
+        self, name: str, queue: str, leases: list[Lease], values: list[Any], now: float, what: str
+    ) -> list[bool]:
+        sql = self._sql[name]
+        ids, tokens = [x.job_id for x in leases], [x.token for x in leases]
+
+        async def work(conn: Any) -> list[Any]:
+            async with conn.transaction():
+                rows: list[Any] = await conn.fetch(sql, queue, ids, tokens, values, now)
+                parents = [r[0] for r in rows if r[2]]
+                if parents and what == "completed":
+                    await conn.fetchrow(self._sql["dependents.release"], queue, parents, now)
+                elif parents:
+                    await self._cascade(conn, queue, parents, what, now)
+                return rows
+
+        return _matched(leases, await self._run(work))
+
+    async def _cascade(
+        self, conn: Any, queue: str, parents: list[str], what: str, now: float
+    ) -> None:
+        """Fail every job waiting on ``parents``, then on those, and so on."""
+        sql = self._sql["dependents.cascade"]
+        whats = [what] * len(parents)
+        while parents:
+            rows = await conn.fetch(sql, queue, parents, whats, now)
+            parents = [r[0] for r in rows if r[1]]
+            whats = ["ended failed"] * len(parents)
+
+    async def retry(self, queue: str, items: Sequence[Retrial], now: float) -> list[bool]:
+        if not items:
+            return []
+        leases = [i.lease for i in items]
+        rows = await self._fetch(
+            "retry",
+            queue,
+            [x.job_id for x in leases],
+            [x.token for x in leases],
+            [error_json(i.error) for i in items],
+            [i.run_at for i in items],
+            now,
+        )
+        return _matched(leases, rows)
+
+    async def promote_due(self, queue: str, now: float) -> Promoted:
+        count = 0
+        while True:
+            row = await self._fetchrow("promote_due", queue, now, _BATCH)
+            count += int(row[0])
+            if row[0] < _BATCH:
+                return Promoted(count, row[1])
+
+    async def requeue_expired(self, queue: str, now: float, *, max_stalls: int) -> int:
+        sql = self._sql["requeue_expired"]
+
+        async def work(conn: Any) -> int:
+            async with conn.transaction():
+                rows = await conn.fetch(sql, queue, now, max_stalls, _BATCH)
+                parents = [r[0] for r in rows if r[1] == JobState.FAILED.value and r[2]]
+                if parents:
+                    await self._cascade(conn, queue, parents, "ended failed", now)
+                return len(rows)
+
+        moved = 0
+        while True:
+            batch = await self._run(work)
+            moved += batch
+            if batch < _BATCH:
+                return moved
+
+    async def wait_for_jobs(self, queue: str, timeout: float) -> None:
+        if self._closed:
+            return
+        await self._listener.wait(queue, timeout)
+
+    # -- inspection and admin ------------------------------------------------------------
+
+    async def get_job(self, queue: str, job_id: str) -> Job | None:
+        row = await self._fetchrow("get_job", queue, job_id)
+        return None if row is None else job_from_row(row, queue)
+
+    async def list_jobs(
+        self, queue: str, state: JobState, *, offset: int = 0, limit: int = 100
+    ) -> list[Job]:
+        state = JobState(state)
+        if state in FINISHED_STATES:
+            rows = await self._fetch("list_jobs.finished", queue, offset, limit, state.value)
+        else:
+            section = state.value.replace("-", "_")
+            rows = await self._fetch(f"list_jobs.{section}", queue, offset, limit)
+        return [job_from_row(r, queue) for r in rows]
+
+    async def counts(self, queue: str) -> dict[JobState, int]:
+        found = {s: 0 for s in JobState}
+        for state, n in await self._fetch("counts", queue):
+            found[JobState(state)] = int(n)
+        return found
+
+    async def list_queues(self) -> list[str]:
+        return [r[0] for r in await self._fetch("list_queues")]
+
+    async def pause(self, queue: str) -> None:
+        await self._fetch("pause", queue)
+
+    async def resume(self, queue: str) -> None:
+        await self._fetch("resume", queue)
+
+    async def is_paused(self, queue: str) -> bool:
+        return bool(await self._run(lambda conn: conn.fetchval(self._sql["is_paused"], queue)))
+
+    async def cancel(self, queue: str, job_id: str, now: float) -> bool:
+        return await self._end_one("cancel", queue, job_id, "ended cancelled", now, (now,))
+
+    async def remove(self, queue: str, job_id: str, now: float) -> bool:
+        return await self._end_one("remove", queue, job_id, "was removed", now, ())
+
+    async def _end_one(
+        self, name: str, queue: str, job_id: str, what: str, now: float, args: tuple[Any, ...]
+    ) -> bool:
+        sql = self._sql[name]
+
+        async def work(conn: Any) -> bool:
+            async with conn.transaction():
+                row = await conn.fetchrow(sql, queue, job_id, *args)
+                if row is not None and row[1]:
+                    await self._cascade(conn, queue, [job_id], what, now)
+                return row is not None
+
+        return await self._run(work)
+
+    async def retry_job(self, queue: str, job_id: str, now: float) -> bool:
+        return await self._fetchrow("retry_job", queue, job_id) is not None
+
+    async def clean(
+        self,
+        queue: str,
+        state: JobState,
+        *,
+        finished_before: float | None = None,
+        keep_last: int | None = None,
+        limit: int = 1000,
+    ) -> int:
+        state = JobState(state)
+        if state not in FINISHED_STATES:
+            raise ValueError(f"clean() takes a finished state, not {state.value!r}")
+        row = await self._fetchrow("clean", queue, state.value, finished_before, keep_last, limit)
+        return int(row[0])
+
+    async def drain(self, queue: str) -> int:
+        return await self._delete_batches("drain", queue)
+
+    async def obliterate(self, queue: str) -> int:
+        deleted = await self._delete_batches("obliterate.jobs", queue)
+        await self._fetch("obliterate.rest", queue)
+        return deleted
+
+    async def _delete_batches(self, name: str, queue: str) -> int:
+        deleted = 0
+        while True:
+            row = await self._fetchrow(name, queue, _BATCH)
+            deleted += int(row[0])
+            if row[0] < _BATCH:
+                return deleted
+
+    async def update_progress(self, queue: str, lease: Lease, progress: Any) -> bool:
+        row = await self._fetchrow(
+            "update_progress", queue, lease.job_id, lease.token, to_json(progress)
+        )
+        return row is not None
+
+    # -- repeatables and workers ---------------------------------------------------------
+
+    async def save_repeatable(self, repeatable: Repeatable) -> None:
+        r = repeatable
+        await self._fetch(
+            "repeatables.save",
+            r.queue,
+            r.key,
+            dumps(r.job).decode(),
+            r.every,
+            r.cron,
+            r.created_at,
+            r.paused,
+        )
+
+    async def list_repeatables(self, queue: str) -> list[Repeatable]:
+        rows = await self._fetch("repeatables.list", queue)
+        return [repeatable_from_row(r, queue) for r in rows]
+
+    async def remove_repeatable(self, queue: str, key: str) -> bool:
+        return await self._fetchrow("repeatables.remove", queue, key) is not None
+
+    async def set_repeatable_paused(self, queue: str, key: str, paused: bool) -> bool:
+        return await self._fetchrow("repeatables.set_paused", queue, key, paused) is not None
+
+    async def record_worker(self, info: WorkerInfo) -> None:
+        text = dumps(info.to_dict()).decode()
+        await self._fetch("workers.record", info.queue, info.id, info.heartbeat_at, text)
+
+    async def remove_worker(self, queue: str, worker_id: str) -> None:
+        await self._fetch("workers.remove", queue, worker_id)
+
+    async def list_workers(self, queue: str, *, seen_since: float) -> list[WorkerInfo]:
+        rows = await self._fetch("workers.list", queue, seen_since)
+        return [worker_from_json(r[0]) for r in rows]
+
+
+def _admit(job: Job, known: dict[str, str], now: float) -> tuple[JobState, list[str], Any]:
+    """The state a new job lands in given its dependencies' states, its unmet dependencies
+    and, when it fails at once, the error (the in-memory backend's ``_admit``)."""
+    unmet: dict[str, None] = {}
+    for dep_id in job.depends_on:
+        state = known.get(dep_id)
+        if state is None:
+            return JobState.FAILED, [], dependency_error(dep_id, "does not exist")
+        if state in FINISHED_STATES and state != JobState.COMPLETED:
+            return JobState.FAILED, [], dependency_error(dep_id, state)
+        if state != JobState.COMPLETED:
+            unmet[dep_id] = None
+    if unmet:
+        return JobState.WAITING_CHILDREN, list(unmet), None
+    if job.run_at is not None and job.run_at > now:
+        return JobState.DELAYED, [], None
+    return JobState.WAITING, [], None
+
+
+def _matched(leases: Sequence[Lease], rows: list[Any]) -> list[bool]:
+    """True for each lease the statement settled (id and token returned), each pair once."""
+    done = {(r[0], r[1]) for r in rows}
+    out = []
+    for lease in leases:
+        pair = (lease.job_id, lease.token)
+        out.append(pair in done)
+        done.discard(pair)
+    return out
+
+
+def _next_token_at(rate: RateLimit, tokens: float, now: float) -> float:
+    """When the bucket left with ``tokens`` gets its next whole token (TokenBucket's rule)."""
+    if rate.limit == 0:
+        return math.inf
+    if tokens >= 1:
+        return now
+    return now + (1 - tokens) * rate.interval / rate.limit

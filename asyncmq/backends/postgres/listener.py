@@ -1,0 +1,90 @@
+"""Push wake-ups: one dedicated connection LISTENs on the backend's channel (the payload is the
+queue name) and wakes the tasks waiting on that queue. A lost connection wakes every waiter
+and is replaced on the next wait."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import anyio
+
+from asyncmq.backends.postgres.errors import TRANSIENT
+
+# How long a wait sleeps when the server cannot be reached, so a worker loop does not spin.
+_UNREACHABLE_PAUSE = 1.0
+
+
+class Listener:
+    """Waits for notifications on ``channel``; ``connect`` opens the dedicated connection and
+    ``release`` gives it back at close."""
+
+    def __init__(
+        self,
+        connect: Callable[[], Awaitable[Any]],
+        channel: str,
+        release: Callable[[Any], Awaitable[None]],
+    ) -> None:
+        self._connect = connect
+        self._release = release
+        self._channel = channel
+        self._connection: Any = None
+        self._lock = anyio.Lock()
+        self._events: dict[str, anyio.Event] = {}
+        self._closed = False
+
+    async def wait(self, queue: str, timeout: float) -> None:
+        """Return on a notification for ``queue``, a lost connection, or after ``timeout``."""
+        with anyio.move_on_after(timeout if math.isfinite(timeout) else None):
+            try:
+                await self._listen()
+            except TRANSIENT:
+                await anyio.sleep(min(timeout, _UNREACHABLE_PAUSE))
+                return
+            event = self._events.get(queue)
+            if event is None:
+                event = self._events[queue] = anyio.Event()
+            await event.wait()
+
+    async def _listen(self) -> None:
+        if self._connection is not None:
+            return
+        async with self._lock:
+            if self._connection is not None or self._closed:
+                return
+            connection = await self._connect()
+            try:
+                connection.add_termination_listener(self._lost)
+                await connection.add_listener(self._channel, self._notified)
+            except BaseException:
+                connection.terminate()
+                raise
+            self._connection = connection
+
+    def _notified(self, connection: Any, pid: int, channel: str, payload: str) -> None:
+        event = self._events.pop(payload, None)
+        if event is not None:
+            event.set()
+
+    def _lost(self, connection: Any) -> None:
+        if connection is self._connection:
+            self._connection = None
+        self._wake_all()
+
+    def _wake_all(self) -> None:
+        events, self._events = self._events, {}
+        for event in events.values():
+            event.set()
+
+    async def aclose(self) -> None:
+        self._closed = True
+        connection, self._connection = self._connection, None
+        self._wake_all()
+        if connection is not None:
+            connection.remove_termination_listener(self._lost)
+            try:
+                with anyio.fail_after(5):
+                    await self._release(connection)
+            except TRANSIENT:  # TimeoutError is among them
+                connection.terminate()

@@ -1,0 +1,87 @@
+-- enqueue: insert jobs absent by id, in order; wake workers listening on the queue.
+
+-- name: insert
+-- Jobs without dependencies, one statement. $1 queue text, $2 now float8, then one array per
+-- field, element i describing job i: $3 ids text[], $4 task ids text[], $5 args (JSON) text[],
+-- $6 kwargs (JSON) text[], $7 priorities integer[], $8 retries integer[], $9 backoffs (JSON or
+-- NULL) text[], $10 ttls float8[], $11 timeouts float8[], $12 created_at float8[],
+-- $13 run_at float8[].
+-- Each new job lands `delayed` (run_at > now) or `waiting`; an existing id changes nothing.
+-- Returns inserted (how many were new).
+WITH inserted AS (
+    INSERT INTO {schema}.{prefix}jobs AS j (
+        queue, id, task_id, args, kwargs, priority, retries, backoff, ttl, timeout,
+        created_at, run_at, state, seq
+    )
+    SELECT
+        $1::text, i.id, i.task_id, i.args::json, i.kwargs::json, i.priority, i.retries,
+        i.backoff::json, i.ttl, i.timeout, i.created_at, i.run_at,
+        CASE WHEN i.run_at > $2::float8 THEN 'delayed' ELSE 'waiting' END,
+        nextval('{schema}.{prefix}seq')
+    FROM unnest(
+        $3::text[], $4::text[], $5::text[], $6::text[], $7::integer[], $8::integer[],
+        $9::text[], $10::float8[], $11::float8[], $12::float8[], $13::float8[]
+    ) AS i(id, task_id, args, kwargs, priority, retries, backoff, ttl, timeout, created_at, run_at)
+    ON CONFLICT (queue, id) DO NOTHING
+    RETURNING j.id
+),
+notified AS (
+    SELECT pg_notify('{channel}', $1::text) FROM (SELECT 1 FROM inserted LIMIT 1) AS any_new
+)
+SELECT (SELECT count(*) FROM inserted)::integer AS inserted,
+       (SELECT count(*) FROM notified)::integer AS notified;
+
+-- name: lock_dependencies
+-- First step of an enqueue with dependencies, in the same transaction as insert_resolved.
+-- $1 queue text, $2 ids text[] (the batch's ids and every dependency it names),
+-- $3 dependency ids text[].
+-- Locks the existing rows among $2 and marks dependencies as having dependents, so that a
+-- settle racing with this enqueue waits for it and then sees the new edges.
+-- Returns id, state of each existing row.
+UPDATE {schema}.{prefix}jobs
+SET has_dependents = has_dependents OR id = ANY($3::text[])
+WHERE queue = $1::text AND id = ANY($2::text[])
+RETURNING id, state;
+
+-- name: insert_resolved
+-- Second step: insert jobs whose state the caller resolved from the locked rows.
+-- $1 queue text, then arrays as for insert: $2 ids, $3 task ids, $4 args, $5 kwargs,
+-- $6 priorities, $7 retries, $8 backoffs, $9 ttls, $10 timeouts, $11 created_at, $12 run_at,
+-- and $13 depends_on (JSON) text[], $14 states text[], $15 pending integer[], $16 errors (JSON)
+-- text[], $17 finished_at float8[], $18 has_dependents boolean[]; $19 edge children text[],
+-- $20 edge parents text[] (the unmet dependencies of new jobs).
+-- Returns inserted and notified counts.
+WITH inserted AS (
+    INSERT INTO {schema}.{prefix}jobs AS j (
+        queue, id, task_id, args, kwargs, priority, retries, backoff, ttl, timeout,
+        created_at, run_at, depends_on, state, pending, error, finished_at, has_dependents, seq
+    )
+    SELECT
+        $1::text, i.id, i.task_id, i.args::json, i.kwargs::json, i.priority, i.retries,
+        i.backoff::json, i.ttl, i.timeout, i.created_at, i.run_at, i.depends_on::json,
+        i.state, i.pending, i.error::json, i.finished_at, i.has_dependents,
+        nextval('{schema}.{prefix}seq')
+    FROM unnest(
+        $2::text[], $3::text[], $4::text[], $5::text[], $6::integer[], $7::integer[],
+        $8::text[], $9::float8[], $10::float8[], $11::float8[], $12::float8[], $13::text[],
+        $14::text[], $15::integer[], $16::text[], $17::float8[], $18::boolean[]
+    ) AS i(
+        id, task_id, args, kwargs, priority, retries, backoff, ttl, timeout, created_at, run_at,
+        depends_on, state, pending, error, finished_at, has_dependents
+    )
+    ON CONFLICT (queue, id) DO NOTHING
+    RETURNING j.id, j.state
+),
+edges AS (
+    INSERT INTO {schema}.{prefix}deps (queue, parent_id, child_id)
+    SELECT $1::text, e.parent_id, e.child_id
+    FROM unnest($19::text[], $20::text[]) AS e(child_id, parent_id)
+    WHERE e.child_id IN (SELECT id FROM inserted)
+    ON CONFLICT DO NOTHING
+),
+notified AS (
+    SELECT pg_notify('{channel}', $1::text)
+    FROM (SELECT 1 FROM inserted WHERE state IN ('waiting', 'delayed') LIMIT 1) AS any_ready
+)
+SELECT (SELECT count(*) FROM inserted)::integer AS inserted,
+       (SELECT count(*) FROM notified)::integer AS notified;

@@ -1,0 +1,8 @@
+-- extend_lease: set lease_until on each job still active under the same token.
+-- $1 queue text, $2 job ids text[], $3 tokens text[], $4 until float8.
+-- Returns id, token of each lease extended.
+UPDATE {schema}.{prefix}jobs AS j
+SET lease_until = $4::float8
+FROM unnest($2::text[], $3::text[]) AS l(id, token)
+WHERE j.queue = $1::text AND j.id = l.id AND j.state = 'active' AND j.lease_token = l.token
+RETURNING l.id, l.token;
