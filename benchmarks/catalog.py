@@ -197,6 +197,7 @@ TARGETS: dict[str, Target] = {
                 "worker",
                 "--concurrency",
                 "{conc}",
+                "--queues",
                 "bench",
             ),
             Settings(2, 20),
@@ -206,7 +207,7 @@ TARGETS: dict[str, Target] = {
             "pgqueuer_target",
             "postgres",
             "pgqueuer",
-            ("{bin}pgq", "run", T + "pgqueuer_target:create_pgqueuer"),
+            ("{bin}pgq", "run", T + "pgqueuer_target:create_pgqueuer", "--log-level", "WARNING"),
             Settings(2, 50),
         ),
         Target(

@@ -37,7 +37,8 @@ PEER_ENVS: dict[str, PeerEnv] = {
         PeerEnv("bullmq", "bullmq", ("bullmq", "redis")),
         PeerEnv("streaq", "streaq", ("streaq", "redis")),
         PeerEnv("procrastinate", "procrastinate", ("procrastinate", "psycopg[binary]", "redis")),
-        PeerEnv("pgqueuer", "pgqueuer", ("pgqueuer", "asyncpg", "redis")),
+        # pgqueuer 1.6.0 `pgq run` breaks on typer 0.20+ (an enum option arrives as str).
+        PeerEnv("pgqueuer", "pgqueuer", ("pgqueuer", "asyncpg", "redis", "typer<0.20")),
         # oban (oban-py on PyPI is published as `oban`) declares Requires-Python >=3.12; we try
         # anyway so the table shows whether it runs on this machine's 3.11.
         PeerEnv("oban", "oban", ("oban", "redis"), ("--ignore-requires-python",)),

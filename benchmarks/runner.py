@@ -61,6 +61,7 @@ class Agent:
     """The producer process (`benchmarks.agent`) in the target's interpreter."""
 
     def __init__(self, runner: TargetRunner) -> None:
+        self.log_path = runner.logs / f"{runner.target.name}.agent.log"
         self.proc = subprocess.Popen(
             [*runner.python, "-m", "benchmarks.agent", runner.target.module],
             stdin=subprocess.PIPE,
@@ -77,11 +78,16 @@ class Agent:
         self.proc.stdin.flush()
         line = self.proc.stdout.readline()
         if not line:
-            raise TargetFailed(f"producer process exited (code {self.proc.wait()})")
+            code = self.proc.wait()
+            raise TargetFailed(f"producer process exited (code {code}): {self.tail()}")
         answer: dict[str, Any] = json.loads(line)
         if "error" in answer:
             raise RuntimeError(answer["error"])
         return answer
+
+    def tail(self) -> str:
+        lines = self.log_path.read_text(errors="replace").splitlines()
+        return " | ".join(line.strip() for line in lines[-2:])[-300:]
 
     def close(self) -> None:
         assert self.proc.stdin
@@ -105,6 +111,8 @@ class TargetRunner:
         self.recorder = redis.Redis.from_url(recorder.RECORDER_URL)
         self.logs = options.results / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
+        for old in self.logs.glob(f"{target.name}.*.log"):
+            old.unlink()
         if target.env is None:
             self.python = [sys.executable]
             self.bin = str(Path(sys.executable).parent) + "/"
@@ -246,12 +254,11 @@ class TargetRunner:
         opts = self.options
         self.reset()
         with self.agent() as agent, self.workers(settings) as pids:
+            agent.call("prefill", n=opts.warmup, concurrency=opts.add_concurrency)
             try:
-                agent.call(
-                    "warmup", n=opts.warmup, concurrency=opts.add_concurrency, timeout=self.timeout
-                )
+                self.wait_done(opts.warmup, pids)
             except RuntimeError as exc:
-                raise RuntimeError(f"{exc}; worker log: {self.worker_tail()}") from exc
+                raise RuntimeError(f"warm-up: {exc}; worker log: {self.worker_tail()}") from exc
             rates, cpus = [], []
             for _ in range(opts.repeats):
                 recorder.reset(self.recorder)
