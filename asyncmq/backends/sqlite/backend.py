@@ -190,9 +190,12 @@ class SQLiteBackend(BaseBackend):
             self._transaction, queue, move, limiter=self._write_limiter
         )
         if woke:
-            for event in self._waiters.pop(queue, ()):
-                event.set()
+            self._wake(queue)
         return result
+
+    def _wake(self, queue: str) -> None:
+        for event in self._waiters.pop(queue, ()):
+            event.set()
 
     async def _read(self, read: Callable[[sqlite3.Connection], _T]) -> _T:
         await self._ready()
@@ -226,11 +229,45 @@ class SQLiteBackend(BaseBackend):
     async def enqueue(
         self, queue: str, jobs: Sequence[Job], now: float, *, connection: object | None = None
     ) -> list[str]:
-        if connection is not None:
-            raise TypeError("SQLiteBackend cannot join a caller's transaction (connection=)")
         data = [job_data(job) for job in jobs]  # serialise before taking the write lock
-        await self._write(queue, lambda m: transitions.enqueue(m, jobs, data, now))
+        if connection is None:
+            await self._write(queue, lambda m: transitions.enqueue(m, jobs, data, now))
+        else:
+            await self._enqueue_within(connection, queue, jobs, data, now)
         return [job.id for job in jobs]
+
+    async def _enqueue_within(
+        self, conn: object, queue: str, jobs: Sequence[Job], data: list[bytes], now: float
+    ) -> None:
+        """Enqueue inside the caller's open transaction on their own ``sqlite3`` connection.
+
+        The caller's connection belongs to the caller's thread, so the statements run right
+        here, blocking the loop for as long as the inserts take. Pollers see the jobs when the
+        caller commits; this instance's waiters are woken now, which at worst is early.
+        """
+        if not isinstance(conn, sqlite3.Connection):
+            raise TypeError(f"connection= takes a sqlite3.Connection, not {type(conn).__name__}")
+        if not conn.in_transaction:
+            raise ValueError("connection= must be inside an open transaction on that connection")
+        await self._ready()
+        if self._enqueue_on(conn, queue, jobs, data, now):
+            self._wake(queue)
+
+    def _enqueue_on(
+        self,
+        conn: sqlite3.Connection,
+        queue: str,
+        jobs: Sequence[Job],
+        data: list[bytes],
+        now: float,
+    ) -> bool:
+        (main_file,) = conn.execute(_CONNECTION["main_file"]).fetchone()
+        if self.path == MEMORY or os.path.realpath(main_file) != os.path.realpath(self.path):
+            raise ValueError(f"connection= is open on {main_file!r}, not on {self.path!r}")
+        moves = Moves(conn, queue)
+        transitions.enqueue(moves, jobs, data, now)
+        moves.save()
+        return moves.woke
 
     async def claim(
         self,

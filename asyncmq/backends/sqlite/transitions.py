@@ -290,7 +290,15 @@ def _activate(m: Moves, rowids: list[int], *, lease: float, token: str, now: flo
     rows = m.conn.execute(_CLAIM["activate"], {**params, "until": now + lease}).fetchall()
     order = {rowid: index for index, rowid in enumerate(rowids)}
     rows.sort(key=lambda r: order[r[0]])
-    return [job_from_row(r[1:]) for r in rows]
+    jobs = []
+    for row in rows:
+        try:
+            jobs.append(job_from_row(row[1:]))
+        except (ValueError, TypeError, KeyError) as exc:
+            # A record we cannot read fails alone; the rest of the claim goes on.
+            error = JobError("CorruptJobError", f"cannot decode the stored job: {exc}")
+            m.finish(row[2], JobState.FAILED, now, error)
+    return jobs
 
 
 def extend_lease(m: Moves, leases: Sequence[Lease], until: float) -> list[bool]:

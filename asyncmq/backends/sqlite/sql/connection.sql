@@ -30,3 +30,7 @@ COMMIT;
 
 -- name: rollback
 ROLLBACK;
+
+-- name: main_file
+-- -> one row (file): the path of the connection's main database, '' for :memory:
+SELECT file FROM pragma_database_list WHERE name = 'main';

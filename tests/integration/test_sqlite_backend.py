@@ -1,0 +1,144 @@
+"""What only the SQLite backend has: URLs, the file and its schema, joining the caller's
+transaction, wake-ups between instances, and a corrupt record failing alone."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+
+import anyio
+import pytest
+
+import asyncmq.backends.sqlite.backend as sqlite_backend
+from asyncmq.backends import from_url
+from asyncmq.backends.sqlite import SQLiteBackend
+from asyncmq.errors import InvalidURLError
+from asyncmq.jobs import Job, JobState
+from tests.conformance import T0, claim_one, job
+
+pytestmark = pytest.mark.anyio
+
+
+def test_urls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    relative = SQLiteBackend.from_url("sqlite:///data/jobs.db")
+    assert relative.path == str(tmp_path / "data" / "jobs.db")
+    absolute = from_url(f"sqlite:///{tmp_path}/abs.db")
+    assert isinstance(absolute, SQLiteBackend)
+    assert absolute.path == str(tmp_path / "abs.db")
+    assert SQLiteBackend.from_url("sqlite:///:memory:").path == ":memory:"
+    tuned = SQLiteBackend.from_url("sqlite:///x.db?poll_interval=0.05&synchronous=full")
+    assert (tuned.poll_interval, tuned.synchronous) == (0.05, "FULL")
+    for bad in ("sqlite://host/x.db", "sqlite://", "sqlite:///x.db?nope=1"):
+        with pytest.raises(InvalidURLError):
+            SQLiteBackend.from_url(bad)
+
+
+async def test_memory_database_works_in_process() -> None:
+    async with SQLiteBackend(":memory:") as backend:
+        await backend.enqueue("q", [job("q", id="a")], T0)
+        assert (await claim_one(backend, "q")).id == "a"
+        assert (await backend.counts("q"))[JobState.ACTIVE] == 1
+
+
+async def test_the_file_and_schema_appear_on_first_use(tmp_path: Path) -> None:
+    path = tmp_path / "deep" / "er" / "jobs.db"
+    backend = SQLiteBackend(path)
+    assert not path.exists()
+    async with backend:
+        assert await backend.list_queues() == []
+    assert path.exists()
+    async with SQLiteBackend(path) as again:  # a second open finds the schema in place
+        await again.enqueue("q", [job("q")], T0)
+        assert (await again.counts("q"))[JobState.WAITING] == 1
+
+
+async def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "future.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute(f"PRAGMA user_version = {sqlite_backend.SCHEMA_VERSION + 1}")
+    conn.close()
+    async with SQLiteBackend(path) as backend:
+        with pytest.raises(RuntimeError, match="schema version"):
+            await backend.counts("q")
+
+
+async def test_enqueue_joins_the_callers_transaction(tmp_path: Path) -> None:
+    path = tmp_path / "app.db"
+    async with SQLiteBackend(path) as backend:
+        await backend.migrate()
+        conn = sqlite3.connect(path, isolation_level=None)
+        try:
+            conn.execute("BEGIN")
+            await backend.enqueue("q", [job("q", id="kept")], T0, connection=conn)
+            conn.execute("COMMIT")
+            conn.execute("BEGIN")
+            await backend.enqueue("q", [job("q", id="dropped")], T0, connection=conn)
+            conn.execute("ROLLBACK")
+            with pytest.raises(ValueError, match="open transaction"):
+                await backend.enqueue("q", [job("q")], T0, connection=conn)
+        finally:
+            conn.close()
+        assert await backend.get_job("q", "kept") is not None
+        assert await backend.get_job("q", "dropped") is None
+        with pytest.raises(TypeError):
+            await backend.enqueue("q", [job("q")], T0, connection=object())
+        other = sqlite3.connect(tmp_path / "other.db", isolation_level=None)
+        try:
+            other.execute("BEGIN")
+            with pytest.raises(ValueError, match="not on"):
+                await backend.enqueue("q", [job("q")], T0, connection=other)
+        finally:
+            other.close()
+
+
+async def test_another_instance_wakes_a_waiter_by_polling(tmp_path: Path) -> None:
+    path = tmp_path / "shared.db"
+    woke_after: list[float] = []
+    async with SQLiteBackend(path) as waiting, SQLiteBackend(path) as producing:
+        await waiting.claim("q", 1, lease=30, token="t", now=T0)
+
+        async def waiter() -> None:
+            started = time.monotonic()
+            await waiting.wait_for_jobs("q", 10.0)
+            woke_after.append(time.monotonic() - started)
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(waiter)
+            await anyio.sleep(0.2)
+            await producing.enqueue("q", [job("q")], T0)
+    assert woke_after and 0.2 <= woke_after[0] < 5.0
+
+
+async def test_a_corrupt_record_fails_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = sqlite_backend.job_data
+
+    def corrupting(j: Job) -> bytes:
+        return b"{not json" if j.id == "bad" else real(j)
+
+    monkeypatch.setattr(sqlite_backend, "job_data", corrupting)
+    async with SQLiteBackend(tmp_path / "c.db") as backend:
+        await backend.enqueue("q", [job("q", id="bad"), job("q", id="good")], T0)
+        claimed = await backend.claim("q", 5, lease=30, token="t", now=T0)
+        assert [j.id for j in claimed.jobs] == ["good"]
+        counts = await backend.counts("q")
+        assert (counts[JobState.FAILED], counts[JobState.ACTIVE]) == (1, 1)
+
+
+async def test_counts_agree_with_the_jobs(tmp_path: Path) -> None:
+    async with SQLiteBackend(tmp_path / "n.db") as backend:
+        parent = job("q", id="parent")
+        jobs = [parent, job("q", depends_on=["parent"]), job("q", run_at=T0 + 9), job("q")]
+        await backend.enqueue("q", jobs, T0)
+        await backend.cancel("q", "parent", T0)
+        await claim_one(backend, "q")
+        await backend.enqueue("q", [job("q", id=f"x{i}") for i in range(5)], T0)
+        await backend.remove("q", "x1", T0)
+        await backend.promote_due("q", T0 + 10)
+        counts = await backend.counts("q")
+        for state in JobState:
+            assert counts[state] == len(await backend.list_jobs("q", state)), state
+        assert sum(counts.values()) == 8
