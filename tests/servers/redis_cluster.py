@@ -50,9 +50,9 @@ def start(workdir: Path) -> str:
     for port in ports:
         node = ["--cluster-enabled", "yes", "--cluster-config-file", f"nodes-{port}.conf"]
         _started.append(spawn(workdir / str(port), port, *node))
+    nodes = [f"127.0.0.1:{port}" for port in ports]
     created = subprocess.run(
-        [cli, "--cluster", "create", *(f"127.0.0.1:{p}" for p in ports)]
-        + ["--cluster-replicas", "0", "--cluster-yes"],
+        [cli, "--cluster", "create", *nodes, "--cluster-replicas", "0", "--cluster-yes"],
         capture_output=True,
         timeout=30,
         check=False,

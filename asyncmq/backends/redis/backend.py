@@ -9,8 +9,11 @@ from typing import Any, cast
 from urllib.parse import urlsplit
 
 import anyio
-from redis.asyncio import ConnectionPool, Redis
+import anyio.lowlevel
+import hiredis
+from redis.asyncio import ConnectionPool, Redis, SSLConnection
 from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.connection import Connection
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.commands.core import AsyncScript
@@ -78,6 +81,8 @@ _SCRIPTS = (
 # Jobs per script call where a call may touch many: long enough to amortise the round trip,
 # short enough (about a millisecond of server time) not to stall other clients.
 _BATCH = 1000
+# Enqueue chunks of one bulk call in flight at once when they are independent.
+_IN_FLIGHT = 4
 # After a dropped connection wait_for_jobs pauses this long so a worker whose server is down
 # does not spin.
 _RECONNECT_PAUSE = 0.25
@@ -92,13 +97,38 @@ def _source(name: str) -> str:
     return text.replace("--@include common", common, 1)
 
 
+def _pack(args: tuple[Any, ...]) -> list[bytes]:
+    # redis-py's asyncio connections pack commands in Python, about 3 us per argument: most of
+    # the client time of a bulk enqueue. hiredis packs the same bytes in C, 7 times faster.
+    first = args[0]
+    if isinstance(first, str) and " " in first:
+        args = (*first.split(), *args[1:])
+    return [hiredis.pack_command(args)]
+
+
+class _PackedConnection(Connection):
+    def pack_command(self, *args: Any) -> list[bytes]:
+        return _pack(args)
+
+
+class _PackedSSLConnection(SSLConnection):
+    def pack_command(self, *args: Any) -> list[bytes]:
+        return _pack(args)
+
+
 def _connect(url: str, retries: int) -> AnyRedis:
     # Idempotent calls retry through redis-py: reconnect, back off 50 ms doubling to 1 s.
     retry = Retry(ExponentialBackoff(cap=1.0, base=0.05), retries)
     scheme = urlsplit(url).scheme.lower()
     if scheme == "redis+cluster":
         return RedisCluster.from_url("redis" + url[len(scheme) :], retry=retry)
-    return Redis.from_url(url, retry=retry)
+    client = Redis.from_url(url, retry=retry)
+    pool = client.connection_pool
+    if pool.connection_class is Connection:
+        pool.connection_class = _PackedConnection
+    elif pool.connection_class is SSLConnection:
+        pool.connection_class = _PackedSSLConnection
+    return client
 
 
 def _sibling(client: Redis) -> Redis:
@@ -194,14 +224,22 @@ def _encode(job: Job) -> list[Any]:
     ]
 
 
+def _enqueue_args(now_s: str, jobs: Sequence[Job], first_seq: int | None = None) -> list[Any]:
+    args: list[Any] = [now_s, len(jobs), "" if first_seq is None else first_seq]
+    for job in jobs:
+        args += _encode(job)
+    return args
+
+
 class RedisBackend(BaseBackend):
     """Jobs in Redis (``redis://``, ``rediss://``) or Redis Cluster (``redis+cluster://``).
 
     ``url_or_client`` may be a ``redis.asyncio.Redis`` or ``RedisCluster`` client, which the
     backend then uses but does not close. Every key starts with ``prefix`` and carries the
-    queue as a hash tag. ``retries`` bounds how often an idempotent call is retried on a
-    connection error (with backoff) before the error is raised; ``claim`` is never retried,
-    because a claim whose reply was lost would hold its jobs until their lease ran out.
+    queue as a hash tag. ``retries`` bounds how often a call is retried on a connection error
+    (with backoff) before the error is raised. Every call is safe to retry: enqueue is
+    idempotent by id, settles are fenced, and a retried claim gets back the jobs of an attempt
+    whose reply was lost (with a given Cluster client, its own retry policy applies).
     """
 
     def __init__(
@@ -214,17 +252,23 @@ class RedisBackend(BaseBackend):
         if "{" in prefix or "}" in prefix:
             raise ValueError("the key prefix cannot contain '{' or '}' (they mark hash tags)")
         self._prefix = prefix
+        self._retries = retries
         self._owns = isinstance(url_or_client, str)
-        client = _connect(url_or_client, retries) if isinstance(url_or_client, str) else url_or_client
+        client = (
+            _connect(url_or_client, retries) if isinstance(url_or_client, str) else url_or_client
+        )
         self._redis: AnyRedis = client
         self._claimer: AnyRedis = client
         self._blocking: AnyRedis = client
-        self._siblings: list[Redis] = []
+        self._siblings: list[AnyRedis] = []
         if isinstance(client, Redis):
-            # Claims go without retry; blocking pops hold a connection each, so they get a
-            # pool of their own and never starve the calls on the main one.
+            # Claims retry in claim() itself; blocking pops hold a connection each, so they
+            # get a pool of their own and never starve the calls on the main one.
             self._claimer, self._blocking = _sibling(client), _sibling(client)
             self._siblings = [self._claimer, self._blocking]
+        elif isinstance(url_or_client, str):
+            self._claimer = _connect(url_or_client, 0)
+            self._siblings = [self._claimer]
         self._scripts: dict[str, AsyncScript] = {
             name: client.register_script(_source(name)) for name in _SCRIPTS
         }
@@ -289,15 +333,35 @@ class RedisBackend(BaseBackend):
             return []
         await self._register(queue)
         now_s = _num(now)
-        arglists = []
-        for start in range(0, len(jobs), _BATCH):
-            chunk = jobs[start : start + _BATCH]
-            args: list[Any] = [now_s, len(chunk)]
-            for job in chunk:
-                args += _encode(job)
-            arglists.append(args)
-        await self._call_many("enqueue", queue, arglists)
+        if len(jobs) <= _BATCH:
+            await self._call("enqueue", queue, _enqueue_args(now_s, jobs))
+        elif any(job.depends_on for job in jobs) or len({job.id for job in jobs}) < len(jobs):
+            # A chunk may depend on (or repeat an id of) an earlier one: keep them in order.
+            chunks = [jobs[i : i + _BATCH] for i in range(0, len(jobs), _BATCH)]
+            await self._call_many("enqueue", queue, [_enqueue_args(now_s, c) for c in chunks])
+        else:
+            await self._enqueue_overlapped(queue, now_s, jobs)
         return [job.id for job in jobs]
+
+    async def _enqueue_overlapped(self, queue: str, now_s: str, jobs: Sequence[Job]) -> None:
+        """Independent chunks, a few in flight on separate connections: the server runs one
+        chunk while this process encodes the next, so the two costs overlap."""
+        in_flight = anyio.Semaphore(_IN_FLIGHT)
+        meta = keys.pick(self._keys_of(queue), "meta")
+        first_seq = await self._redis.hincrby(meta, "seq", len(jobs)) - len(jobs) + 1
+
+        async def send(args: list[Any]) -> None:
+            try:
+                await self._call("enqueue", queue, args)
+            finally:
+                in_flight.release()
+
+        async with anyio.create_task_group() as tg:
+            for start in range(0, len(jobs), _BATCH):
+                args = _enqueue_args(now_s, jobs[start : start + _BATCH], first_seq + start)
+                await in_flight.acquire()
+                tg.start_soon(send, args)
+                await anyio.lowlevel.checkpoint()  # let it write its command now
 
     async def claim(
         self,
@@ -318,8 +382,22 @@ class RedisBackend(BaseBackend):
             token,
             "" if rate is None else rate.limit,
             "" if rate is None else _num(rate.interval),
+            max(int(lease * 1000), 1),
+            "",
         ]
-        reply = await self._call("claim", queue, args, client=self._claimer)
+        failures = 0
+        while True:
+            try:
+                reply = await self._call("claim", queue, args, client=self._claimer)
+                break
+            except (RedisConnectionError, RedisTimeoutError):
+                # The claim may have run with its reply lost: the retry says so, and gets
+                # back the jobs that attempt took instead of orphaning them.
+                failures += 1
+                if failures > self._retries:
+                    raise
+                args[-1] = "1"
+                await anyio.sleep(min(0.05 * 2**failures, 1.0))
         jobs = []
         corrupt = []
         for row in reply[1:]:
@@ -371,6 +449,7 @@ class RedisBackend(BaseBackend):
     async def promote_due(self, queue: str, now: float) -> Promoted:
         count = 0
         while True:
+            moved: int
             moved, looked, next_run_at = await self._call("promote_due", queue, [_num(now), _BATCH])
             count += moved
             if looked < _BATCH:
@@ -379,6 +458,8 @@ class RedisBackend(BaseBackend):
     async def requeue_expired(self, queue: str, now: float, *, max_stalls: int) -> int:
         count = 0
         while True:
+            moved: int
+            looked: int
             moved, looked = await self._call(
                 "requeue_expired", queue, [_num(now), int(max_stalls), _BATCH]
             )
@@ -404,7 +485,7 @@ class RedisBackend(BaseBackend):
 
     async def get_job(self, queue: str, job_id: str) -> Job | None:
         key = keys.job(self._keys_of(queue), job_id)
-        row = await self._redis.hmget(key, JOB_FIELDS)  # type: ignore[arg-type]
+        row = await self._redis.hmget(key, JOB_FIELDS)
         if row[0] is None:
             return None
         return _decode(queue, [job_id, *row])
@@ -483,6 +564,7 @@ class RedisBackend(BaseBackend):
     async def obliterate(self, queue: str) -> int:
         deleted = 0
         while True:
+            n: int
             n, gone = await self._call("obliterate", queue, [_BATCH])
             deleted += n
             if gone:

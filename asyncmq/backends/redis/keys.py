@@ -22,9 +22,12 @@ Layout, for ``prefix="asyncmq"`` and queue ``emails``::
     asyncmq:{emails}:job:<id>                HASH  one job (fields in backend.JOB_FIELDS)
     asyncmq:{emails}:pending:<id>            SET   unmet dependencies of a waiting-children job
     asyncmq:{emails}:dependents:<id>         SET   jobs waiting on job <id>
+    asyncmq:{emails}:claims:<token>          STRING JSON list of the job ids one claim took,
+                                                   kept for one lease so a claim retried after
+                                                   a lost reply returns the same jobs
 
-Scripts get the fixed keys (and the three ``...:job:``, ``...:pending:``, ``...:dependents:``
-prefixes, to which Lua appends a job id) as KEYS, in :data:`QUEUE_KEYS` order.
+Scripts get the fixed keys and the prefixes ending in ``:`` (to which Lua appends a job id or
+a claim token) as KEYS, in :data:`QUEUE_KEYS` order.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ QUEUE_KEYS = (
     "job:",
     "pending:",
     "dependents:",
+    "claims:",
 )
 _INDEX = {name: i for i, name in enumerate(QUEUE_KEYS)}
 

@@ -3,14 +3,31 @@
 -- passed end expired instead and do not count.
 --
 -- KEYS: the queue's keys (see common.lua).
--- ARGV: now, limit, lease_until, token, rate_limit or '' (no limit), rate_interval
+-- ARGV: now, limit, lease_until, token, rate_limit or '' (no limit), rate_interval,
+--       lease in milliseconds, '1' when this is a retry of a claim whose reply was lost
 -- Returns: {throttled_until or false, job...}, each job {id, JOB_FIELDS values...} as stored
 --          after the claim. throttled_until ('inf' when rate_limit is 0) is set when the
---          bucket kept the claim from taking `limit` jobs.
+--          bucket kept the claim from taking `limit` jobs. A retry whose first attempt did
+--          run returns that attempt's jobs still held under the token, and takes no more.
 --@include common
 
-if redis.call('HEXISTS', K.meta, 'paused') == 1 then return { false } end
 local now_s, lease_until, token = ARGV[1], ARGV[3], ARGV[4]
+local record = K.claims .. token
+if ARGV[8] == '1' then
+  local ids = redis.call('GET', record)
+  if ids then
+    local reply = { false }
+    for _, id in ipairs(cjson.decode(ids)) do
+      local f = redis.call('HMGET', K.job .. id, unpack(JOB_FIELDS))
+      if f[2] == 'active' and f[12] == token then
+        table.insert(f, 1, id)
+        reply[#reply + 1] = f
+      end
+    end
+    return reply
+  end
+end
+if redis.call('HEXISTS', K.meta, 'paused') == 1 then return { false } end
 local now = tonumber(now_s)
 local limit = tonumber(ARGV[2])
 local wanted = limit
@@ -35,7 +52,7 @@ if ARGV[5] ~= '' then
 end
 
 local reply = { false }
-local actives = {}
+local actives, ids = {}, {}
 local taken = 0
 while taken < wanted do
   local popped = redis.call('ZPOPMIN', K.waiting, wanted - taken)
@@ -59,6 +76,7 @@ while taken < wanted do
         'lease_token', token, 'lease_until', lease_until)
       actives[#actives + 1] = lease_until
       actives[#actives + 1] = id
+      ids[#ids + 1] = id
       f[2], f[5], f[7], f[12], f[13], f[14], f[15] =
         'active', attempts, now_s, token, lease_until, nil, nil
       table.insert(f, 1, id)
@@ -69,6 +87,7 @@ while taken < wanted do
 end
 if taken > 0 then
   redis.call('ZADD', K.active, unpack(actives))
+  redis.call('SET', record, cjson.encode(ids), 'PX', ARGV[7])
   -- Jobs left: wake the next idle worker too (the enqueue woke only one).
   if redis.call('EXISTS', K.waiting) == 1 then wake = true end
 end

@@ -2,7 +2,7 @@
 -- waiting-children or (a dependency failed or does not exist) failed. Wakes a worker.
 --
 -- KEYS: the queue's keys (see common.lua).
--- ARGV: now, count, then per job: id, data (JSON of the producer fields), priority,
+-- ARGV: now, count, first arrival number (reserved by the caller) or '', then per job: id, data (JSON of the producer fields), priority,
 --       run_at or '', expires_at (created_at + ttl) or '', ttl as written or '',
 --       number of dependencies, dependency ids...
 -- Returns: the number of jobs inserted.
@@ -11,7 +11,13 @@
 local now_s = ARGV[1]
 local now = tonumber(now_s)
 local count = tonumber(ARGV[2])
-reserve(count)
+if ARGV[3] == '' then
+  reserve(count)
+else
+  -- Chunks of one bulk call may run in any order; numbers reserved up front keep them FIFO.
+  seq_next = tonumber(ARGV[3])
+  seq_last = seq_next + count - 1
+end
 
 -- Admit job `id` with dependencies ARGV[from .. to]; mirrors InMemoryBackend._admit.
 local function admit(id, jk, from, to)
@@ -44,7 +50,9 @@ local function admit(id, jk, from, to)
 end
 
 local inserted = 0
-local i = 3
+-- Index entries of jobs without dependencies, added in one ZADD per set at the end.
+local waiting, delayed = {}, {}
+local i = 4
 for _ = 1, count do
   local id, data, priority, run_at, expires_at, ttl = unpack(ARGV, i, i + 5)
   local deps = tonumber(ARGV[i + 6])
@@ -53,7 +61,6 @@ for _ = 1, count do
   local jk = K.job .. id
   if redis.call('EXISTS', jk) == 0 then
     inserted = inserted + 1
-    local later = run_at ~= '' and tonumber(run_at) > now
     local fields = { 'data', data, 'priority', priority }
     if run_at ~= '' then
       fields[#fields + 1] = 'run_at'
@@ -65,29 +72,33 @@ for _ = 1, count do
       fields[#fields + 1] = 'ttl'
       fields[#fields + 1] = ttl
     end
+    fields[#fields + 1] = 'state'
     if deps > 0 then
       -- Dependencies may be earlier jobs of this call, so this one must exist (as waiting,
       -- like the in-memory fresh job) before they are looked up.
-      fields[#fields + 1] = 'state'
       fields[#fields + 1] = 'waiting'
       redis.call('HSET', jk, unpack(fields))
       admit(id, jk, from, i - 1)
     else
       local m = member(id)
-      fields[#fields + 1] = 'member'
-      fields[#fields + 1] = m
-      fields[#fields + 1] = 'state'
-      if later then
+      local index = waiting
+      if run_at ~= '' and tonumber(run_at) > now then
         fields[#fields + 1] = 'delayed'
-        redis.call('ZADD', K.delayed, run_at, m)
+        index = delayed
+        index[#index + 1] = run_at
       else
         fields[#fields + 1] = 'waiting'
-        redis.call('ZADD', K.waiting, priority, m)
+        index[#index + 1] = priority
       end
+      index[#index + 1] = m
+      fields[#fields + 1] = 'member'
+      fields[#fields + 1] = m
       redis.call('HSET', jk, unpack(fields))
       wake = true
     end
   end
 end
+if #waiting > 0 then redis.call('ZADD', K.waiting, unpack(waiting)) end
+if #delayed > 0 then redis.call('ZADD', K.delayed, unpack(delayed)) end
 flush_wake()
 return inserted
