@@ -86,7 +86,7 @@ while taken < wanted do
   end
 end
 if taken > 0 then
-  redis.call('ZADD', K.active, unpack(actives))
+  bulk('ZADD', K.active, actives)
   redis.call('SET', record, cjson.encode(ids), 'PX', ARGV[7])
   -- Jobs left: wake the next idle worker too (the enqueue woke only one).
   if redis.call('EXISTS', K.waiting) == 1 then wake = true end

@@ -27,6 +27,13 @@ local JOB_FIELDS = {
 -- Must equal asyncmq.backends.base.DEPENDENCY_FAILED.
 local DEPENDENCY_FAILED = 'DependencyFailedError'
 
+-- redis.call(command, key, items...) in slices: Lua's unpack stops at a few thousand values.
+local function bulk(command, key, items)
+  for first = 1, #items, 2000 do
+    redis.call(command, key, unpack(items, first, math.min(first + 1999, #items)))
+  end
+end
+
 local wake = false
 local seq_next, seq_last = 0, -1
 

@@ -38,7 +38,7 @@ local function admit(id, jk, from, to)
     if state ~= 'completed' then unmet[#unmet + 1] = dep end
   end
   if #unmet > 0 then
-    redis.call('SADD', K.pending .. id, unpack(unmet))
+    bulk('SADD', K.pending .. id, unmet)
     for _, dep in ipairs(unmet) do
       redis.call('SADD', K.dependents .. dep, id)
     end
@@ -98,7 +98,7 @@ for _ = 1, count do
     end
   end
 end
-if #waiting > 0 then redis.call('ZADD', K.waiting, unpack(waiting)) end
-if #delayed > 0 then redis.call('ZADD', K.delayed, unpack(delayed)) end
+bulk('ZADD', K.waiting, waiting)
+bulk('ZADD', K.delayed, delayed)
 flush_wake()
 return inserted

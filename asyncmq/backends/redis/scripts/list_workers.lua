@@ -6,8 +6,6 @@
 --@include common
 
 local gone = redis.call('ZRANGEBYSCORE', K.seen, '-inf', '(' .. ARGV[1])
-if #gone > 0 then
-  redis.call('HDEL', K.workers, unpack(gone))
-  redis.call('ZREM', K.seen, unpack(gone))
-end
+bulk('HDEL', K.workers, gone)
+bulk('ZREM', K.seen, gone)
 return redis.call('HVALS', K.workers)

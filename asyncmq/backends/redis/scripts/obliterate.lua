@@ -17,7 +17,7 @@ for state, set in pairs(SET_OF) do
     local id = keyed_by_member and string.sub(m, 13) or m
     redis.call('DEL', K.job .. id, K.pending .. id, K.dependents .. id)
   end
-  if #members > 0 then redis.call('ZREM', set, unpack(members)) end
+  bulk('ZREM', set, members)
   deleted = deleted + #members
   left = left - #members
 end
