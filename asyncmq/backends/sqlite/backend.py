@@ -13,6 +13,7 @@ latency is at most ``poll_interval`` plus one read (about 0.1 ms).
 
 from __future__ import annotations
 
+import math
 import os
 import sqlite3
 from collections.abc import Callable, Sequence
@@ -46,6 +47,7 @@ __all__ = ["SCHEMA_VERSION", "SQLiteBackend"]
 
 SCHEMA_VERSION = 1
 MEMORY = ":memory:"
+_LOCK_SLICE = 0.02  # seconds SQLite's busy handler may wait per try for the write lock
 
 _T = TypeVar("_T")
 _CONNECTION = load("connection")
@@ -122,12 +124,12 @@ class SQLiteBackend(BaseBackend):
 
     # -- connections -----------------------------------------------------------------------
 
-    def _connect(self) -> sqlite3.Connection:
+    def _connect(self, busy_timeout: float) -> sqlite3.Connection:
         # isolation_level=None: the sqlite3 module must not open transactions on its own,
         # the backend issues BEGIN IMMEDIATE itself. Threads take turns through the limiters.
         return sqlite3.connect(
             self.path,
-            timeout=self.busy_timeout,
+            timeout=busy_timeout,
             isolation_level=None,
             check_same_thread=False,
             cached_statements=256,
@@ -141,7 +143,7 @@ class SQLiteBackend(BaseBackend):
             return
         if self.path != MEMORY:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        writer = self._connect()
+        writer = self._connect(_LOCK_SLICE)
         try:
             writer.execute(_CONNECTION["journal_mode"]).fetchall()
             writer.execute(_CONNECTION[f"synchronous_{self.synchronous.lower()}"])
@@ -159,7 +161,7 @@ class SQLiteBackend(BaseBackend):
             raise
         if self.path != MEMORY:
             # a second connection to ":memory:" would be a second, empty database
-            self._reader = self._connect()
+            self._reader = self._connect(self.busy_timeout)
             self._reader.execute(_CONNECTION["query_only"])
         self._writer = writer
 
@@ -167,11 +169,25 @@ class SQLiteBackend(BaseBackend):
         if self._writer is None:
             await anyio.to_thread.run_sync(self._open, limiter=self._write_limiter)
 
+    def _begin(self, conn: sqlite3.Connection) -> None:
+        # SQLite's busy handler sleeps 1, 2, 5, 10 ms and then up to 100 ms between tries, so
+        # a process that waited long polls rarely while another takes the lock again at once
+        # (claims starved for ~1 s under contention). Each try here waits one short slice in
+        # the fine-grained part of that backoff, and tries again until busy_timeout.
+        for _ in range(max(1, math.ceil(self.busy_timeout / _LOCK_SLICE))):
+            try:
+                conn.execute(_CONNECTION["begin"])
+                return
+            except sqlite3.OperationalError as exc:
+                if not str(exc).startswith("database is locked"):
+                    raise
+        conn.execute(_CONNECTION["begin"])
+
     def _transaction(self, queue: str, move: Callable[[Moves], _T]) -> tuple[_T, bool]:
         conn = self._writer
         if conn is None:
             raise RuntimeError(f"{self!r} is closed")
-        conn.execute(_CONNECTION["begin"])
+        self._begin(conn)
         try:
             moves = Moves(conn, queue)
             result = move(moves)
