@@ -47,16 +47,23 @@ def start(workdir: Path) -> str:
         _process = subprocess.Popen(
             [*argv, "--storage-path", str(workdir / "data")], stdout=log, stderr=subprocess.STDOUT
         )
+    wait_until_listening(_process, port, workdir)
+    return f"mongodb://127.0.0.1:{port}/"
+
+
+def wait_until_listening(process: subprocess.Popen[bytes], port: int, workdir: Path) -> None:
+    """Return once the server accepts connections (about half a second); raise otherwise."""
     deadline = time.monotonic() + 20.0
     while time.monotonic() < deadline:
-        if _process.poll() is not None:
-            raise Unavailable(f"{_COMMAND} exited with {_process.returncode}; see {workdir}")
+        if process.poll() is not None:
+            raise Unavailable(f"{_COMMAND} exited with {process.returncode}; see {workdir}")
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return f"mongodb://127.0.0.1:{port}/"
+            return
         except OSError:
             time.sleep(0.1)
-    stop()
+    process.kill()
+    process.wait()
     raise Unavailable(f"{_COMMAND} did not listen on port {port} within 20 s")
 
 

@@ -146,9 +146,12 @@ class MongoDBBackend(BaseBackend):
         if session is not None:
             # Inside a transaction a duplicate-key error would abort the caller's
             # transaction, so each job is an upsert that only sets fields on insert.
-            ops = [UpdateOne({"queue": x["queue"], "id": x["id"]}, {"$setOnInsert": x}, upsert=True) for x in docs]
+            ops = [
+                UpdateOne({"queue": x["queue"], "id": x["id"]}, {"$setOnInsert": x}, upsert=True)
+                for x in docs
+            ]
             result = await self._jobs.bulk_write(ops, ordered=True, session=session)
-            return sorted(result.upserted_ids)
+            return sorted(result.upserted_ids or {})
         try:
             await self._jobs.insert_many(docs, ordered=False)
         except BulkWriteError as exc:
@@ -174,14 +177,18 @@ class MongoDBBackend(BaseBackend):
         before the flag is seen here (and acted on below), one after it sees the flag and
         releases or cascades itself; both paths are idempotent.
         """
-        first_new = {}
+        first_new: dict[str, int] = {}
         for i in inserted:
             first_new.setdefault(jobs[i].id, i)
         wanted = sorted({dep for i in children for dep in jobs[i].depends_on})
         await self._jobs.update_many(
-            {"queue": queue, "id": {"$in": wanted}}, {"$set": {"has_dependents": True}}, session=session
+            {"queue": queue, "id": {"$in": wanted}},
+            {"$set": {"has_dependents": True}},
+            session=session,
         )
-        found = self._jobs.find({"queue": queue, "id": {"$in": wanted}}, {"id": 1, "state": 1}, session=session)
+        found = self._jobs.find(
+            {"queue": queue, "id": {"$in": wanted}}, {"id": 1, "state": 1}, session=session
+        )
         states = {doc["id"]: JobState(doc["state"]) async for doc in found}
         met: set[str] = set()
         for i in children:
@@ -190,7 +197,9 @@ class MongoDBBackend(BaseBackend):
                 state = None if first_new.get(dep, -1) > i else states.get(dep)
                 if state is None or (state in FINISHED_STATES and state is not JobState.COMPLETED):
                     what = "does not exist" if state is None else state.value
-                    await self._fail_child(queue, jobs[i].id, dependency_error(dep, what), now, session)
+                    await self._fail_child(
+                        queue, jobs[i].id, dependency_error(dep, what), now, session
+                    )
                     break
                 if state is JobState.COMPLETED:
                     met.add(dep)
@@ -198,7 +207,12 @@ class MongoDBBackend(BaseBackend):
             await self._release(queue, dep, now, session)
 
     async def _fail_child(
-        self, queue: str, job_id: str, error: JobError, now: float, session: AsyncClientSession | None
+        self,
+        queue: str,
+        job_id: str,
+        error: JobError,
+        now: float,
+        session: AsyncClientSession | None,
     ) -> None:
         result = await self._jobs.update_one(
             {"queue": queue, "id": job_id, "state": d.WAITING_CHILDREN},
@@ -237,7 +251,9 @@ class MongoDBBackend(BaseBackend):
                 session=session,
             )
             if result.modified_count:
-                found = self._jobs.find({"queue": queue, "op": op, "has_dependents": True}, {"id": 1}, session=session)
+                found = self._jobs.find(
+                    {"queue": queue, "op": op, "has_dependents": True}, {"id": 1}, session=session
+                )
                 pending.extend([(doc["id"], JobState.FAILED.value) async for doc in found])
 
     async def claim(
@@ -262,6 +278,7 @@ class MongoDBBackend(BaseBackend):
                 upsert=True,
                 return_document=ReturnDocument.AFTER,
             )
+            assert doc is not None  # an upsert returning the document after the update
             if doc.get("paused"):
                 return Claimed([])
             wanted = int(doc["granted"])
@@ -273,13 +290,17 @@ class MongoDBBackend(BaseBackend):
         throttled: float | None = None
         if rate is not None and bucket is not None:
             if wanted > len(taken):
-                await self._queues.update_one({"_id": queue}, d.bucket_give_back_pipeline(wanted - len(taken)))
+                await self._queues.update_one(
+                    {"_id": queue}, d.bucket_give_back_pipeline(wanted - len(taken))
+                )
             elif wanted < limit:
                 nxt = bucket.next_token_at(now)
                 throttled = math.inf if nxt is None else nxt
         return Claimed(taken, throttled)
 
-    async def _take(self, queue: str, wanted: int, *, lease: float, token: str, now: float) -> list[Job]:
+    async def _take(
+        self, queue: str, wanted: int, *, lease: float, token: str, now: float
+    ) -> list[Job]:
         """Claim up to ``wanted`` jobs: read candidates in claim order, take them with one
         ``update_many`` whose filter re-checks ``waiting``, read back what this write took.
 
@@ -300,7 +321,11 @@ class MongoDBBackend(BaseBackend):
                 break
             fresh = []
             for doc in candidates:
-                if doc["attempts"] == 0 and doc["expires_at"] is not None and doc["expires_at"] <= now:
+                if (
+                    doc["attempts"] == 0
+                    and doc["expires_at"] is not None
+                    and doc["expires_at"] <= now
+                ):
                     await self._expire(queue, doc, now)
                 else:
                     fresh.append(doc["id"])
@@ -359,7 +384,9 @@ class MongoDBBackend(BaseBackend):
             for (lease, fields), tag in zip(changes, tags, strict=True)
         ]
         await self._jobs.bulk_write(ops, ordered=True)
-        found = self._jobs.find({"queue": queue, "op": {"$in": tags}}, {"id": 1, "has_dependents": 1, "op": 1})
+        found = self._jobs.find(
+            {"queue": queue, "op": {"$in": tags}}, {"id": 1, "has_dependents": 1, "op": 1}
+        )
         by_tag = {doc["op"]: doc async for doc in found}
         return [by_tag.get(tag) for tag in tags]
 
@@ -428,7 +455,12 @@ class MongoDBBackend(BaseBackend):
         back = await self._jobs.update_many(
             {**lost, "stalls": {"$lt": max_stalls}},
             {
-                "$set": {"state": d.WAITING, "lease_token": None, "lease_until": None, "seq": self._seq(now)},
+                "$set": {
+                    "state": d.WAITING,
+                    "lease_token": None,
+                    "lease_until": None,
+                    "seq": self._seq(now),
+                },
                 "$inc": {"stalls": 1},
             },
         )
@@ -529,7 +561,9 @@ class MongoDBBackend(BaseBackend):
 
     async def remove(self, queue: str, job_id: str, now: float) -> bool:
         await self._ready()
-        doc = await self._jobs.find_one_and_delete({"queue": queue, "id": job_id}, projection={"has_dependents": 1})
+        doc = await self._jobs.find_one_and_delete(
+            {"queue": queue, "id": job_id}, projection={"has_dependents": 1}
+        )
         if doc is None:
             return False
         if doc.get("has_dependents"):
@@ -557,12 +591,20 @@ class MongoDBBackend(BaseBackend):
         base = {"queue": queue, "state": state.value}
         doomed: list[str] = []
         if keep_last is not None:
-            recent = base if finished_before is None else {**base, "finished_at": {"$gte": finished_before}}
-            found = self._jobs.find(recent, {"id": 1}, sort=d.FINISHED_ORDER, skip=keep_last, limit=limit)
+            recent = (
+                base
+                if finished_before is None
+                else {**base, "finished_at": {"$gte": finished_before}}
+            )
+            found = self._jobs.find(
+                recent, {"id": 1}, sort=d.FINISHED_ORDER, skip=keep_last, limit=limit
+            )
             doomed.extend([doc["id"] async for doc in found])
         if finished_before is not None and len(doomed) < limit:
             old = {**base, "finished_at": {"$lt": finished_before}}
-            found = self._jobs.find(old, {"id": 1}, sort=d.FINISHED_ORDER, limit=limit - len(doomed))
+            found = self._jobs.find(
+                old, {"id": 1}, sort=d.FINISHED_ORDER, limit=limit - len(doomed)
+            )
             doomed.extend([doc["id"] async for doc in found])
         if not doomed:
             return 0
@@ -626,4 +668,6 @@ class MongoDBBackend(BaseBackend):
     async def list_workers(self, queue: str, *, seen_since: float) -> list[WorkerInfo]:
         await self._workers.delete_many({"queue": queue, "heartbeat_at": {"$lt": seen_since}})
         found = self._workers.find({"queue": queue}, {"_id": 0}, sort=[("_id", 1)])
-        return [WorkerInfo.from_dict({**doc, "extra": d.decode(doc["extra"])}) async for doc in found]
+        return [
+            WorkerInfo.from_dict({**doc, "extra": d.decode(doc["extra"])}) async for doc in found
+        ]

@@ -34,7 +34,7 @@ FINISHED_ORDER = [("finished_at", -1), ("seq", 1)]
 JOB_INDEXES: list[tuple[list[tuple[str, int]], bool, str]] = [
     ([("queue", 1), ("id", 1)], True, "insert-if-absent, get_job, every transition by id"),
     (
-        [("queue", 1), ("state", 1), *WAITING_ORDER[:3]],
+        [("queue", 1), ("state", 1), *WAITING_ORDER],
         False,
         "claim candidates and list_jobs(waiting) in claim order; counts; drain",
     ),
@@ -117,14 +117,18 @@ def release_pipeline(dependency_id: str, now: float, seq: int) -> list[Doc]:
     dependency a no-op, and the state change happens in the same document update, so
     concurrent completions release a dependent exactly once.
     """
-    left = {"$filter": {"input": "$deps_left", "cond": {"$ne": ["$$this", {"$literal": dependency_id}]}}}
+    left = {
+        "$filter": {"input": "$deps_left", "cond": {"$ne": ["$$this", {"$literal": dependency_id}]}}
+    }
     later = {"$gt": [{"$ifNull": ["$run_at", None]}, now]}
     ready = {"$cond": [later, DELAYED, WAITING]}
     return [
         {"$set": {"deps_left": left}},
         {
             "$set": {
-                "state": {"$cond": [{"$gt": [{"$size": "$deps_left"}, 0]}, WAITING_CHILDREN, ready]},
+                "state": {
+                    "$cond": [{"$gt": [{"$size": "$deps_left"}, 0]}, WAITING_CHILDREN, ready]
+                },
                 "seq": seq,
             }
         },
@@ -151,16 +155,28 @@ def bucket_take_pipeline(rate: RateLimit, wanted: int, now: float) -> list[Doc]:
     in ``granted`` of the returned document (0 while the queue is paused).
     """
     limit = float(rate.limit)
-    same = {"$and": [{"$eq": ["$bucket.limit", rate.limit]}, {"$eq": ["$bucket.interval", rate.interval]}]}
+    same = {
+        "$and": [
+            {"$eq": ["$bucket.limit", rate.limit]},
+            {"$eq": ["$bucket.interval", rate.interval]},
+        ]
+    }
     full = {"limit": rate.limit, "interval": rate.interval, "tokens": limit, "updated_at": now}
     elapsed = {"$subtract": [now, "$bucket.updated_at"]}
-    refilled = {"$min": [limit, {"$add": ["$bucket.tokens", {"$multiply": [elapsed, rate.limit / rate.interval]}]}]}
+    refilled = {
+        "$min": [
+            limit,
+            {"$add": ["$bucket.tokens", {"$multiply": [elapsed, rate.limit / rate.interval]}]},
+        ]
+    }
     grant = {"$max": [0, {"$min": [wanted, {"$floor": "$bucket.tokens"}]}]}
     return [
         {"$set": {"bucket": {"$cond": [same, "$bucket", {"$literal": full}]}}},
         {
             "$set": {
-                "bucket.tokens": {"$cond": [{"$gt": [now, "$bucket.updated_at"]}, refilled, "$bucket.tokens"]},
+                "bucket.tokens": {
+                    "$cond": [{"$gt": [now, "$bucket.updated_at"]}, refilled, "$bucket.tokens"]
+                },
                 "bucket.updated_at": {"$max": [now, "$bucket.updated_at"]},
             }
         },

@@ -27,7 +27,9 @@ class Wakeups:
     """Per-queue flags set by the change stream; a flag stays set until a wait consumes it,
     so an enqueue between a worker's empty claim and its wait is not missed."""
 
-    def __init__(self, db: AsyncDatabase[Any], jobs: str, queues: str, poll_interval: float) -> None:
+    def __init__(
+        self, db: AsyncDatabase[Any], jobs: str, queues: str, poll_interval: float
+    ) -> None:
         self._db = db
         self._jobs = jobs
         self._queues = queues
@@ -64,8 +66,8 @@ class Wakeups:
         if queue is None:
             for event in self._events.values():
                 event.set()
-        elif (event := self._events.get(queue)) is not None:
-            event.set()
+        elif (one := self._events.get(queue)) is not None:
+            one.set()
 
     def _pipeline(self) -> list[dict[str, Any]]:
         ready = {"$in": [WAITING, DELAYED]}
@@ -119,4 +121,3 @@ class Wakeups:
             self._wake(str(change["fullDocument"]["queue"]))
         else:
             self._wake(None)
-
