@@ -18,8 +18,7 @@ from pymongo import AsyncMongoClient
 from asyncmq.backends import from_url
 from asyncmq.backends.base import BaseBackend, Completion, Lease
 from asyncmq.backends.inmemory import InMemoryBackend
-from asyncmq.backends.mongodb import MongoDBBackend
-from asyncmq.backends.mongodb import documents
+from asyncmq.backends.mongodb import MongoDBBackend, documents
 from asyncmq.jobs import Job, JobState
 from tests.servers import free_port
 from tests.servers import mongodb as server
@@ -43,11 +42,13 @@ def mongodb_url(servers: object) -> str:
 async def pair(mongodb_url: str) -> AsyncIterator[tuple[MongoDBBackend, MongoDBBackend]]:
     """Two backends with their own clients on one database, as two processes would have."""
     database = f"t_{uuid.uuid4().hex[:12]}"
-    async with (
-        MongoDBBackend(mongodb_url, database=database, poll_interval=60.0) as a,
-        MongoDBBackend(mongodb_url, database=database, poll_interval=60.0) as b,
-    ):
+    a = MongoDBBackend(mongodb_url, database=database, poll_interval=60.0)
+    b = MongoDBBackend(mongodb_url, database=database, poll_interval=60.0)
+    try:
         yield a, b
+    finally:
+        await a.aclose()
+        await b.aclose()
 
 
 def test_from_url_takes_the_database_from_the_path() -> None:
@@ -206,7 +207,8 @@ def standalone_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 async def test_without_change_streams_waiting_polls(standalone_url: str) -> None:
-    async with MongoDBBackend(standalone_url, database="t", poll_interval=0.2) as backend:
+    backend = MongoDBBackend(standalone_url, database="t", poll_interval=0.2)
+    try:
         started = time.monotonic()
         with anyio.fail_after(5):
             await backend.wait_for_jobs("q", 30.0)
@@ -215,3 +217,5 @@ async def test_without_change_streams_waiting_polls(standalone_url: str) -> None
         assert "40573" in backend._wakeups.unsupported
         await backend.enqueue("q", [_job("q")], T0)
         assert len((await backend.claim("q", 1, lease=30, token="t", now=T0)).jobs) == 1
+    finally:
+        await backend.aclose()
