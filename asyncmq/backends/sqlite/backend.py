@@ -54,6 +54,8 @@ _CONNECTION = load("connection")
 _LIST_JOBS = load("list_jobs")
 _LIST_WORKERS = load("list_workers")
 _VERSION = load("wait_for_jobs")["version"]
+_NEXT_RUN_AT = load("promote_due")["next_run_at"]
+_ANY_EXPIRED = load("requeue_expired")["any_expired"]
 _GET_JOB = load("get_job")["get_job"]
 _COUNTS = load("counts")["counts"]
 _LIST_QUEUES = load("list_queues")["list_queues"]
@@ -316,9 +318,21 @@ class SQLiteBackend(BaseBackend):
         return await self._write(queue, lambda m: transitions.fail(m, items, now))
 
     async def promote_due(self, queue: str, now: float) -> Promoted:
+        # The scanner and idle workers call this often; most calls find nothing due and then
+        # answer from the reader without queueing for the write lock.
+        (next_run_at,) = await self._read(
+            lambda c: c.execute(_NEXT_RUN_AT, {"queue": queue}).fetchone()
+        )
+        if next_run_at is None or next_run_at > now:
+            return Promoted(0, next_run_at)
         return await self._write(queue, lambda m: transitions.promote_due(m, now))
 
     async def requeue_expired(self, queue: str, now: float, *, max_stalls: int) -> int:
+        expired = await self._read(
+            lambda c: c.execute(_ANY_EXPIRED, {"queue": queue, "now": now}).fetchone()
+        )
+        if expired is None:
+            return 0
         return await self._write(queue, lambda m: transitions.requeue_expired(m, now, max_stalls))
 
     async def wait_for_jobs(self, queue: str, timeout: float) -> None:

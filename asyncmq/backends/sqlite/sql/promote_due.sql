@@ -11,5 +11,6 @@ ORDER BY run_at, seq;
 UPDATE jobs SET state = 'waiting', seq = :seq WHERE rowid = :rowid AND state = 'delayed';
 
 -- name: next_run_at
--- :queue -> one row (the earliest run_at still delayed, or NULL)
+-- :queue -> one row (the earliest run_at still delayed, or NULL). Also read first on the
+-- reader connection, so a scan with nothing due never takes the write lock.
 SELECT min(run_at) FROM jobs WHERE queue = :queue AND state = 'delayed';

@@ -11,3 +11,10 @@ RETURNING id, stalls, started_at, seq;
 -- :queue, :id, :seq -> nothing
 UPDATE jobs SET state = 'waiting', seq = :seq, lease_token = NULL, lease_until = NULL
 WHERE queue = :queue AND id = :id;
+
+-- name: any_expired
+-- :queue, :now -> one row if some active job's lease ran out, else none. Read first on the
+-- reader connection, so a scan with nothing to do never takes the write lock.
+SELECT 1 FROM jobs
+WHERE queue = :queue AND state = 'active' AND lease_until <= :now
+LIMIT 1;
