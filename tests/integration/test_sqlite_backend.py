@@ -15,6 +15,7 @@ from asyncmq.backends import from_url
 from asyncmq.backends.sqlite import SQLiteBackend
 from asyncmq.errors import InvalidURLError
 from asyncmq.jobs import Job, JobState
+from asyncmq.ratelimit import RateLimit
 from tests.conformance import T0, claim_one, job
 
 pytestmark = pytest.mark.anyio
@@ -142,3 +143,14 @@ async def test_counts_agree_with_the_jobs(tmp_path: Path) -> None:
         for state in JobState:
             assert counts[state] == len(await backend.list_jobs("q", state)), state
         assert sum(counts.values()) == 8
+
+
+async def test_instances_share_the_rate_limit_bucket(tmp_path: Path) -> None:
+    path = tmp_path / "rate.db"
+    rate = RateLimit(3, 1.0)
+    async with SQLiteBackend(path) as first, SQLiteBackend(path) as second:
+        await first.enqueue("q", [job("q") for _ in range(10)], T0)
+        got_first = await first.claim("q", 2, lease=30, token="a", now=T0, rate=rate)
+        got_second = await second.claim("q", 5, lease=30, token="b", now=T0, rate=rate)
+        assert (len(got_first.jobs), len(got_second.jobs)) == (2, 1)
+        assert got_second.throttled_until == pytest.approx(T0 + 1 / 3)
