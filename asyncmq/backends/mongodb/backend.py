@@ -26,11 +26,11 @@ from asyncmq.backends.base import (
     Repeatable,
     Retrial,
     WorkerInfo,
-    dependency_error,
 )
 from asyncmq.backends.mongodb import documents as d
+from asyncmq.backends.mongodb.dependencies import Dependencies
 from asyncmq.backends.mongodb.wakeups import Wakeups
-from asyncmq.jobs import FINISHED_STATES, Job, JobError, JobState, unique_ids
+from asyncmq.jobs import FINISHED_STATES, Job, JobError, JobState
 from asyncmq.ratelimit import RateLimit, TokenBucket
 
 _DUPLICATE_KEY = 11000
@@ -72,6 +72,7 @@ class MongoDBBackend(BaseBackend):
         self._last_seq = 0
         self._ops = itertools.count()
         self._op_prefix = uuid.uuid4().hex
+        self._deps = Dependencies(self._jobs, self._seq, self._op)
         self._wakeups = Wakeups(self._db, self._jobs.name, self._queues.name, poll_interval)
 
     @classmethod
@@ -98,8 +99,8 @@ class MongoDBBackend(BaseBackend):
                 (self._repeatables, d.REPEATABLE_INDEXES),
                 (self._workers, d.WORKER_INDEXES),
             ):
-                for keys, unique, _serves in specs:
-                    await collection.create_index(keys, unique=unique)
+                for keys, options, _serves in specs:
+                    await collection.create_index(keys, **options)
             self._indexed = True
 
     def _seq(self, now: float, count: int = 1) -> int:
@@ -134,9 +135,7 @@ class MongoDBBackend(BaseBackend):
             state = JobState.WAITING_CHILDREN if job.depends_on else d.ready_state(job.run_at, now)
             docs.append(d.to_doc(job, queue, state, seq + i))
         inserted = await self._insert_absent(docs, session)
-        children = [i for i in inserted if jobs[i].depends_on]
-        if children:
-            await self._admit(queue, jobs, inserted, children, now, session)
+        await self._deps.admit(queue, jobs, inserted, now, session)
         return ids
 
     async def _insert_absent(
@@ -161,100 +160,6 @@ class MongoDBBackend(BaseBackend):
             skipped = {int(e["index"]) for e in errors}
             return [i for i in range(len(docs)) if i not in skipped]
         return list(range(len(docs)))
-
-    async def _admit(
-        self,
-        queue: str,
-        jobs: Sequence[Job],
-        inserted: list[int],
-        children: list[int],
-        now: float,
-        session: AsyncClientSession | None,
-    ) -> None:
-        """Resolve the dependencies of jobs just inserted in ``waiting-children``.
-
-        Each dependency is first flagged ``has_dependents``, then read: a settle that lands
-        before the flag is seen here (and acted on below), one after it sees the flag and
-        releases or cascades itself; both paths are idempotent.
-        """
-        first_new: dict[str, int] = {}
-        for i in inserted:
-            first_new.setdefault(jobs[i].id, i)
-        wanted = sorted({dep for i in children for dep in jobs[i].depends_on})
-        await self._jobs.update_many(
-            {"queue": queue, "id": {"$in": wanted}},
-            {"$set": {"has_dependents": True}},
-            session=session,
-        )
-        found = self._jobs.find(
-            {"queue": queue, "id": {"$in": wanted}}, {"id": 1, "state": 1}, session=session
-        )
-        states = {doc["id"]: JobState(doc["state"]) async for doc in found}
-        met: set[str] = set()
-        for i in children:
-            for dep in unique_ids(jobs[i].depends_on):
-                # A dependency inserted later in this same call did not exist yet.
-                state = None if first_new.get(dep, -1) > i else states.get(dep)
-                if state is None or (state in FINISHED_STATES and state is not JobState.COMPLETED):
-                    what = "does not exist" if state is None else state.value
-                    await self._fail_child(
-                        queue, jobs[i].id, dependency_error(dep, what), now, session
-                    )
-                    break
-                if state is JobState.COMPLETED:
-                    met.add(dep)
-        for dep in sorted(met):
-            await self._release(queue, dep, now, session)
-
-    async def _fail_child(
-        self,
-        queue: str,
-        job_id: str,
-        error: JobError,
-        now: float,
-        session: AsyncClientSession | None,
-    ) -> None:
-        result = await self._jobs.update_one(
-            {"queue": queue, "id": job_id, "state": d.WAITING_CHILDREN},
-            {"$set": d.finished(JobState.FAILED, now, error=error.to_dict())},
-            session=session,
-        )
-        if result.modified_count:
-            await self._cascade(queue, job_id, JobState.FAILED.value, now, session)
-
-    async def _release(
-        self, queue: str, dependency_id: str, now: float, session: AsyncClientSession | None = None
-    ) -> None:
-        await self._jobs.update_many(
-            {"queue": queue, "state": d.WAITING_CHILDREN, "deps_left": dependency_id},
-            d.release_pipeline(dependency_id, now, self._seq(now)),
-            session=session,
-        )
-
-    async def _cascade(
-        self,
-        queue: str,
-        dependency_id: str,
-        what: str,
-        now: float,
-        session: AsyncClientSession | None = None,
-    ) -> None:
-        """Fail every job waiting on ``dependency_id``, then on those jobs, transitively."""
-        pending = [(dependency_id, what)]
-        while pending:
-            dep, reason = pending.pop()
-            op = self._op()
-            error = dependency_error(dep, reason).to_dict()
-            result = await self._jobs.update_many(
-                {"queue": queue, "state": d.WAITING_CHILDREN, "deps_left": dep},
-                {"$set": d.finished(JobState.FAILED, now, error=error, op=op)},
-                session=session,
-            )
-            if result.modified_count:
-                found = self._jobs.find(
-                    {"queue": queue, "op": op, "has_dependents": True}, {"id": 1}, session=session
-                )
-                pending.extend([(doc["id"], JobState.FAILED.value) async for doc in found])
 
     async def claim(
         self,
@@ -312,7 +217,7 @@ class MongoDBBackend(BaseBackend):
         while len(taken) < wanted:
             found = self._jobs.find(
                 {"queue": queue, "state": d.WAITING},
-                {"id": 1, "ttl": 1, "expires_at": 1, "attempts": 1, "has_dependents": 1},
+                {"id": 1, "ttl": 1, "expires_at": 1, "attempts": 1},
                 sort=d.WAITING_ORDER,
                 limit=wanted - len(taken),
             )
@@ -356,83 +261,89 @@ class MongoDBBackend(BaseBackend):
 
     async def _expire(self, queue: str, candidate: d.Doc, now: float) -> None:
         error = JobError("JobExpiredError", f"not started within ttl={candidate['ttl']}s")
-        result = await self._jobs.update_one(
+        doc = await self._jobs.find_one_and_update(
             {"queue": queue, "id": candidate["id"], "state": d.WAITING, "attempts": 0},
-            {"$set": d.finished(JobState.EXPIRED, now, error=error.to_dict())},
+            d.finish_pipeline(JobState.EXPIRED, now, error=error.to_dict()),
+            projection={"deps_pending": 1},
+            return_document=ReturnDocument.AFTER,
         )
-        if result.modified_count and candidate.get("has_dependents"):
-            await self._cascade(queue, candidate["id"], JobState.EXPIRED.value, now)
+        if doc is not None and doc.get("deps_pending"):
+            await self._deps.finished(queue, [candidate["id"]], JobState.EXPIRED, now)
 
-    async def _settle(self, queue: str, changes: list[tuple[Lease, d.Doc]]) -> list[d.Doc | None]:
-        """Apply each ``$set`` to its job if still held under its token; return the changed
-        documents (``id`` and ``has_dependents``), ``None`` where the lease was stale."""
+    async def _settle(
+        self, queue: str, changes: list[tuple[Lease, list[d.Doc]]], now: float
+    ) -> list[bool]:
+        """Apply each update pipeline to its job if still held under its token.
+
+        Many changes go in one ordered ``bulk_write``, then one read finds which documents
+        carry each change's tag (a bulk write reports only totals). A job that ended with
+        dependents to release or fail gets that done here.
+        """
         await self._ready()
-        if len(changes) == 1:
-            lease, fields = changes[0]
-            doc = await self._jobs.find_one_and_update(
-                {"queue": queue, "id": lease.job_id, "state": d.ACTIVE, "lease_token": lease.token},
-                {"$set": fields},
-                projection={"id": 1, "has_dependents": 1},
-            )
-            return [doc]
-        tags = [self._op() for _ in changes]
-        ops = [
-            UpdateOne(
-                {"queue": queue, "id": lease.job_id, "state": d.ACTIVE, "lease_token": lease.token},
-                {"$set": {**fields, "op": tag}},
-            )
-            for (lease, fields), tag in zip(changes, tags, strict=True)
+        held = [
+            {"queue": queue, "id": lease.job_id, "state": d.ACTIVE, "lease_token": lease.token}
+            for lease, _ in changes
         ]
-        await self._jobs.bulk_write(ops, ordered=True)
-        found = self._jobs.find(
-            {"queue": queue, "op": {"$in": tags}}, {"id": 1, "has_dependents": 1, "op": 1}
-        )
-        by_tag = {doc["op"]: doc async for doc in found}
-        return [by_tag.get(tag) for tag in tags]
+        if len(changes) == 1:
+            doc = await self._jobs.find_one_and_update(
+                held[0],
+                changes[0][1],
+                projection={"state": 1, "id": 1, "deps_pending": 1},
+                return_document=ReturnDocument.AFTER,
+            )
+            done = [doc]
+        else:
+            tags = [self._op() for _ in changes]
+            ops = [
+                UpdateOne(where, [*update, {"$set": {"op": tag}}])
+                for where, (_, update), tag in zip(held, changes, tags, strict=True)
+            ]
+            await self._jobs.bulk_write(ops, ordered=True)
+            projection = {"state": 1, "id": 1, "deps_pending": 1, "op": 1}
+            found = self._jobs.find({"queue": queue, "op": {"$in": tags}}, projection)
+            by_tag = {doc["op"]: doc async for doc in found}
+            done = [by_tag.get(tag) for tag in tags]
+        ended: dict[JobState, list[str]] = {}
+        for doc in done:
+            if doc is not None and doc.get("deps_pending"):
+                ended.setdefault(JobState(doc["state"]), []).append(doc["id"])
+        for state, job_ids in ended.items():
+            if state.is_finished:
+                await self._deps.finished(queue, job_ids, state, now)
+        return [doc is not None for doc in done]
 
     async def extend_lease(self, queue: str, leases: Sequence[Lease], until: float) -> list[bool]:
-        done = await self._settle(queue, [(lease, {"lease_until": until}) for lease in leases])
-        return [doc is not None for doc in done]
+        update = [{"$set": {"lease_until": until}}]
+        return await self._settle(queue, [(lease, update) for lease in leases], until)
 
     async def complete(self, queue: str, items: Sequence[Completion], now: float) -> list[bool]:
         changes = [
-            (item.lease, d.finished(JobState.COMPLETED, now, result=d.encode(item.result)))
+            (item.lease, d.finish_pipeline(JobState.COMPLETED, now, result=d.encode(item.result)))
             for item in items
         ]
-        done = await self._settle(queue, changes)
-        for doc in done:
-            if doc is not None and doc.get("has_dependents"):
-                await self._release(queue, doc["id"], now)
-        return [doc is not None for doc in done]
+        return await self._settle(queue, changes, now)
 
     async def retry(self, queue: str, items: Sequence[Retrial], now: float) -> list[bool]:
         seq = self._seq(now, len(items))
-        changes = [
-            (
-                item.lease,
-                {
-                    "state": d.ready_state(item.run_at, now).value,
-                    "error": item.error.to_dict(),
-                    "run_at": item.run_at,
-                    "lease_token": None,
-                    "lease_until": None,
-                    "seq": seq + i,
-                },
-            )
-            for i, item in enumerate(items)
-        ]
-        return [doc is not None for doc in await self._settle(queue, changes)]
+        changes = []
+        for i, item in enumerate(items):
+            fields = {
+                "state": d.ready_state(item.run_at, now).value,
+                "error": item.error.to_dict(),
+                "run_at": item.run_at,
+                "lease_token": None,
+                "lease_until": None,
+                "seq": seq + i,
+            }
+            changes.append((item.lease, [{"$set": d.literal(fields)}]))
+        return await self._settle(queue, changes, now)
 
     async def fail(self, queue: str, items: Sequence[Failure], now: float) -> list[bool]:
         changes = [
-            (item.lease, d.finished(JobState.FAILED, now, error=item.error.to_dict()))
+            (item.lease, d.finish_pipeline(JobState.FAILED, now, error=item.error.to_dict()))
             for item in items
         ]
-        done = await self._settle(queue, changes)
-        for doc in done:
-            if doc is not None and doc.get("has_dependents"):
-                await self._cascade(queue, doc["id"], JobState.FAILED.value, now)
-        return [doc is not None for doc in done]
+        return await self._settle(queue, changes, now)
 
     async def promote_due(self, queue: str, now: float) -> Promoted:
         await self._ready()
@@ -446,11 +357,12 @@ class MongoDBBackend(BaseBackend):
         return Promoted(result.modified_count, None if nxt is None else nxt["run_at"])
 
     async def requeue_expired(self, queue: str, now: float, *, max_stalls: int) -> int:
+        """Also repairs dependents left half done by a crash (the scanner calls this often)."""
         await self._ready()
         lost = {"queue": queue, "state": d.ACTIVE, "lease_until": {"$lte": now}}
-        op = self._op()
         failed = await self._jobs.update_many(
-            {**lost, "stalls": {"$gte": max_stalls}}, d.stalled_pipeline(now, max_stalls, op)
+            {**lost, "stalls": {"$gte": max_stalls}},
+            d.stalled_pipeline(now, max_stalls),
         )
         back = await self._jobs.update_many(
             {**lost, "stalls": {"$lt": max_stalls}},
@@ -464,10 +376,7 @@ class MongoDBBackend(BaseBackend):
                 "$inc": {"stalls": 1},
             },
         )
-        if failed.modified_count:
-            found = self._jobs.find({"queue": queue, "op": op, "has_dependents": True}, {"id": 1})
-            for doc in [doc async for doc in found]:
-                await self._cascade(queue, doc["id"], JobState.FAILED.value, now)
+        await self._deps.repair(queue, now)
         return failed.modified_count + back.modified_count
 
     async def wait_for_jobs(self, queue: str, timeout: float) -> None:
@@ -531,13 +440,14 @@ class MongoDBBackend(BaseBackend):
         finished = [s.value for s in FINISHED_STATES]
         doc = await self._jobs.find_one_and_update(
             {"queue": queue, "id": job_id, "state": {"$nin": finished}},
-            {"$set": d.finished(JobState.CANCELLED, now)},
-            projection={"has_dependents": 1},
+            d.finish_pipeline(JobState.CANCELLED, now),
+            projection={"deps_pending": 1},
+            return_document=ReturnDocument.AFTER,
         )
         if doc is None:
             return False
-        if doc.get("has_dependents"):
-            await self._cascade(queue, job_id, JobState.CANCELLED.value, now)
+        if doc.get("deps_pending"):
+            await self._deps.finished(queue, [job_id], JobState.CANCELLED, now)
         return True
 
     async def retry_job(self, queue: str, job_id: str, now: float) -> bool:
@@ -567,7 +477,8 @@ class MongoDBBackend(BaseBackend):
         if doc is None:
             return False
         if doc.get("has_dependents"):
-            await self._cascade(queue, job_id, "was removed", now)
+            # A crash right here leaves its dependents waiting: nothing is left to mark.
+            await self._deps.cascade(queue, job_id, "was removed", now)
         return True
 
     async def clean(

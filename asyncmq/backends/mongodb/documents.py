@@ -31,25 +31,37 @@ DELAYED_ORDER = [("run_at", 1), ("seq", 1)]
 FINISHED_ORDER = [("finished_at", -1), ("seq", 1)]
 
 # Every index, in one place, with the queries it serves. Created on first use.
-JOB_INDEXES: list[tuple[list[tuple[str, int]], bool, str]] = [
-    ([("queue", 1), ("id", 1)], True, "insert-if-absent, get_job, every transition by id"),
+Index = tuple[list[tuple[str, int]], dict[str, Any], str]
+JOB_INDEXES: list[Index] = [
+    ([("queue", 1), ("id", 1)], {"unique": True}, "insert-if-absent, get_job, transitions by id"),
     (
         [("queue", 1), ("state", 1), *WAITING_ORDER],
-        False,
+        {},
         "claim candidates and list_jobs(waiting) in claim order; counts; drain",
     ),
-    ([("queue", 1), ("state", 1), ("run_at", 1)], False, "promote_due, next_run_at, delayed"),
-    ([("queue", 1), ("state", 1), ("lease_until", 1)], False, "requeue_expired"),
-    ([("queue", 1), ("state", 1), ("finished_at", -1)], False, "clean, list finished jobs"),
-    ([("queue", 1), ("state", 1), ("deps_left", 1)], False, "release and cascade dependents"),
-    ([("queue", 1), ("op", 1)], False, "read back the jobs one batched transition touched"),
+    ([("queue", 1), ("state", 1), ("run_at", 1)], {}, "promote_due, next_run_at, delayed"),
+    ([("queue", 1), ("state", 1), ("lease_until", 1)], {}, "requeue_expired"),
+    ([("queue", 1), ("state", 1), ("finished_at", -1)], {}, "clean, list finished jobs"),
+    ([("queue", 1), ("state", 1), ("deps_left", 1)], {}, "release and cascade dependents"),
+    ([("queue", 1), ("op", 1)], {}, "read back the jobs one batched write changed"),
+    (
+        [("queue", 1), ("deps_pending", 1)],
+        {"partialFilterExpression": {"deps_pending": True}},
+        "repair: finished jobs whose dependents were not yet released or failed",
+    ),
+    (
+        [("queue", 1), ("admitting", 1)],
+        {"partialFilterExpression": {"admitting": True}},
+        "repair: new jobs whose dependencies were not yet resolved",
+    ),
 ]
-REPEATABLE_INDEXES = [([("queue", 1), ("key", 1)], True, "save/list/remove repeatables")]
-WORKER_INDEXES = [
-    ([("queue", 1), ("id", 1)], True, "record_worker"),
-    ([("queue", 1), ("heartbeat_at", 1)], False, "list_workers and pruning"),
+REPEATABLE_INDEXES: list[Index] = [
+    ([("queue", 1), ("key", 1)], {"unique": True}, "save/list/remove repeatables")
 ]
-
+WORKER_INDEXES: list[Index] = [
+    ([("queue", 1), ("id", 1)], {"unique": True}, "record_worker"),
+    ([("queue", 1), ("heartbeat_at", 1)], {}, "list_workers and pruning"),
+]
 
 # The backend-kept fields of a new job, as Job.fresh() sets them.
 _FRESH = {
@@ -85,6 +97,7 @@ def to_doc(job: Job, queue: str, state: JobState, seq: int) -> Doc:
     doc["has_dependents"] = False
     if state is JobState.WAITING_CHILDREN:
         doc["deps_left"] = list(dict.fromkeys(job.depends_on))
+        doc["admitting"] = True
     return doc
 
 
@@ -99,15 +112,30 @@ def ready_state(run_at: float | None, now: float) -> JobState:
     return JobState.DELAYED if run_at is not None and run_at > now else JobState.WAITING
 
 
-def finished(state: JobState, now: float, **fields: Any) -> Doc:
-    """The ``$set`` of a move to a finished state: lease cleared, ``finished_at = now``."""
-    return {
-        "state": state.value,
-        "finished_at": now,
-        "lease_token": None,
-        "lease_until": None,
-        **fields,
-    }
+def literal(fields: Doc) -> Doc:
+    """Values for a pipeline ``$set``, taken as they are (a string may start with ``$``)."""
+    return {name: {"$literal": value} for name, value in fields.items()}
+
+
+def finish_pipeline(state: JobState, now: float, **fields: Any) -> list[Doc]:
+    """A move to a finished state: lease cleared, ``finished_at = now``.
+
+    ``deps_pending`` marks, in the same write, a job whose dependents still have to be
+    released or failed; it is cleared once they are, and a crash in between is repaired.
+    """
+    values = literal(fields)
+    return [
+        {
+            "$set": {
+                "state": state.value,
+                "finished_at": now,
+                "lease_token": None,
+                "lease_until": None,
+                **values,
+                "deps_pending": {"$cond": ["$has_dependents", True, "$$REMOVE"]},
+            }
+        }
+    ]
 
 
 def release_pipeline(dependency_id: str, now: float, seq: int) -> list[Doc]:
@@ -135,16 +163,18 @@ def release_pipeline(dependency_id: str, now: float, seq: int) -> list[Doc]:
     ]
 
 
-def stalled_pipeline(now: float, max_stalls: int, op: str) -> list[Doc]:
+def stalled_pipeline(now: float, max_stalls: int) -> list[Doc]:
     """Fail a job that lost its lease once too often, naming its stall count."""
     message = [
         "job lost its lease ",
         {"$toString": "$stalls"},
         f" times (max_stalls={max_stalls})",
     ]
+    error = {"type": STALLED, "message": {"$concat": message}, "traceback": ""}
     return [
-        {"$set": {**finished(JobState.FAILED, now), "stalls": {"$add": ["$stalls", 1]}, "op": op}},
-        {"$set": {"error": {"type": STALLED, "message": {"$concat": message}, "traceback": ""}}},
+        {"$set": {"stalls": {"$add": ["$stalls", 1]}}},
+        *finish_pipeline(JobState.FAILED, now),
+        {"$set": {"error": error}},
     ]
 
 
