@@ -219,3 +219,28 @@ async def test_without_change_streams_waiting_polls(standalone_url: str) -> None
         assert len((await backend.claim("q", 1, lease=30, token="t", now=T0)).jobs) == 1
     finally:
         await backend.aclose()
+
+
+async def test_the_scanner_repairs_what_a_crash_left_half_done(
+    pair: tuple[MongoDBBackend, MongoDBBackend],
+) -> None:
+    backend, _ = pair
+    parent, child = _job("q", id="parent"), _job("q", id="child", depends_on=["parent"])
+    await backend.enqueue("q", [parent, child], T0)
+    active = (await backend.claim("q", 1, lease=30, token="t", now=T0)).jobs[0]
+    # A worker completes the parent and dies before releasing the child: the first write only.
+    await backend._jobs.update_one(
+        {"queue": "q", "id": active.id, "lease_token": "t"},
+        documents.finish_pipeline(JobState.COMPLETED, T0 + 1, result=None),
+    )
+    # A producer inserts a dependent of the completed parent and dies before admitting it.
+    orphan = documents.to_doc(
+        _job("q", id="orphan", depends_on=["parent"]), "q", JobState.WAITING_CHILDREN, 1
+    )
+    await backend._jobs.insert_one(orphan)
+    assert (await backend.counts("q"))[JobState.WAITING_CHILDREN] == 2
+    assert await backend.requeue_expired("q", T0 + 2, max_stalls=1) == 0
+    claimed = await backend.claim("q", 5, lease=30, token="u", now=T0 + 3)
+    assert sorted(j.id for j in claimed.jobs) == ["child", "orphan"]
+    assert await backend._jobs.count_documents({"deps_pending": True}) == 0
+    assert await backend._jobs.count_documents({"admitting": True}) == 0
