@@ -26,6 +26,8 @@ from asyncmq.backends.base import (
 from asyncmq.backends.postgres.errors import TRANSIENT
 from asyncmq.backends.postgres.listener import Listener
 from asyncmq.backends.postgres.rows import (
+    COPY_COLUMNS,
+    copy_records,
     error_json,
     job_arrays,
     job_from_row,
@@ -42,6 +44,9 @@ T = TypeVar("T")
 
 # Rows one scanner, drain or obliterate statement touches, so no call holds locks for long.
 _BATCH = 1000
+# From this many jobs without dependencies, enqueue COPYs them (measured: about twice the
+# rate of INSERT ... SELECT FROM unnest, which writes one WAL record per row and index).
+_COPY_FROM = 1000
 _URL_OPTIONS = {"schema": str, "table_prefix": str, "min_pool": int, "max_pool": int}
 
 
@@ -62,6 +67,7 @@ class PostgresBackend(BaseBackend):
         max_pool: int = 4,
     ) -> None:
         self._sql = Statements.load(schema, table_prefix)
+        self._schema, self._table = schema, f"{table_prefix}jobs"
         self._dsn: str | None = None
         self._pool: Any = None
         if isinstance(dsn_or_pool, str):
@@ -183,6 +189,11 @@ class PostgresBackend(BaseBackend):
                 async with conn.transaction():
                     await self._enqueue_dependent(conn, queue, jobs, now)
 
+        elif len(jobs) >= _COPY_FROM:
+
+            async def work(conn: Any) -> None:
+                await self._enqueue_copy(conn, queue, jobs, now)
+
         else:
             sql, arrays = self._sql["enqueue.insert"], job_arrays(jobs)
 
@@ -195,6 +206,21 @@ class PostgresBackend(BaseBackend):
             await self._get_pool()  # the schema must exist
             await work(connection)
         return ids
+
+    async def _enqueue_copy(self, conn: Any, queue: str, jobs: Sequence[Job], now: float) -> None:
+        """COPY a large batch straight into the jobs table; if an id exists already (COPY
+        cannot skip it), insert the batch with enqueue.sql:insert instead."""
+        try:
+            async with conn.transaction():
+                await conn.copy_records_to_table(
+                    self._table,
+                    schema_name=self._schema,
+                    columns=COPY_COLUMNS,
+                    records=copy_records(queue, jobs, now),
+                )
+                await conn.fetchrow(self._sql["enqueue.notify"], queue)
+        except asyncpg.UniqueViolationError:
+            await conn.fetchrow(self._sql["enqueue.insert"], queue, now, *job_arrays(jobs))
 
     async def _enqueue_dependent(
         self, conn: Any, queue: str, jobs: Sequence[Job], now: float
@@ -253,25 +279,18 @@ class PostgresBackend(BaseBackend):
     ) -> Claimed:
         taken: list[Job] = []
         throttled: float | None = None
-        sql = self._sql["claim"]
         limit_arg = None if rate is None else rate.limit
         interval_arg = 1.0 if rate is None else rate.interval
         # Jobs that expired on the way do not count towards the limit: claim again for the
         # rest while a claim expired some and came back short.
         while len(taken) < limit:
             wanted = limit - len(taken)
-
-            async def work(conn: Any, wanted: int = wanted) -> list[Any]:
-                async with conn.transaction():
-                    rows: list[Any] = await conn.fetch(
-                        sql, queue, wanted, token, now, now + lease, limit_arg, interval_arg
-                    )
-                    if rows[0][3]:
-                        await self._cascade(conn, queue, list(rows[0][3]), "ended expired", now)
-                    return rows
-
-            rows = await self._run(work)
+            rows = await self._fetch(
+                "claim", queue, wanted, token, now, now + lease, limit_arg, interval_arg
+            )
             granted, tokens, expired = rows[0][0], rows[0][1], rows[0][2]
+            if rows[0][3]:
+                await self._resolve(queue, list(rows[0][3]), "ended expired", now)
             got = [job_from_row(r, queue, 4) for r in rows if r[4] is not None]
             taken += got
             throttled = None
@@ -294,7 +313,7 @@ class PostgresBackend(BaseBackend):
             return []
         leases = [i.lease for i in items]
         results = [to_json(i.result) for i in items]
-        return await self._finish("complete", queue, leases, results, now, "completed")
+        return await self._finish("complete", queue, leases, results, now, JobState.COMPLETED.value)
 
     async def fail(self, queue: str, items: Sequence[Failure], now: float) -> list[bool]:
         if not items:
@@ -306,20 +325,23 @@ class PostgresBackend(BaseBackend):
     async def _finish(
         self, name: str, queue: str, leases: list[Lease], values: list[Any], now: float, what: str
     ) -> list[bool]:
-        sql = self._sql[name]
         ids, tokens = [x.job_id for x in leases], [x.token for x in leases]
+        rows = await self._fetch(name, queue, ids, tokens, values, now)
+        parents = [r[0] for r in rows if r[2]]
+        if parents:
+            await self._resolve(queue, parents, what, now)
+        return _matched(leases, rows)
 
-        async def work(conn: Any) -> list[Any]:
-            async with conn.transaction():
-                rows: list[Any] = await conn.fetch(sql, queue, ids, tokens, values, now)
-                parents = [r[0] for r in rows if r[2]]
-                if parents and what == "completed":
-                    await conn.fetchrow(self._sql["dependents.release"], queue, parents, now)
-                elif parents:
-                    await self._cascade(conn, queue, parents, what, now)
-                return rows
+    async def _resolve(self, queue: str, parents: list[str], what: str, now: float) -> None:
+        """Release (``what="completed"``) or fail the dependents of finished ``parents``.
 
-        return _matched(leases, await self._run(work))
+        Its own statements after the transition's: if the process dies in between, the
+        scanner's sweep in :meth:`promote_due` finds the edges left behind.
+        """
+        if what == JobState.COMPLETED.value:
+            await self._fetchrow("dependents.release", queue, parents, now)
+        else:
+            await self._run(lambda conn: self._cascade(conn, queue, parents, what, now))
 
     async def _cascade(
         self, conn: Any, queue: str, parents: list[str], what: str, now: float
@@ -348,12 +370,23 @@ class PostgresBackend(BaseBackend):
         return _matched(leases, rows)
 
     async def promote_due(self, queue: str, now: float) -> Promoted:
+        await self._sweep(queue, now)
         count = 0
         while True:
             row = await self._fetchrow("promote_due", queue, now, _BATCH)
             count += int(row[0])
             if row[0] < _BATCH:
                 return Promoted(count, row[1])
+
+    async def _sweep(self, queue: str, now: float) -> None:
+        """Resolve dependency edges whose parent finished without its resolution running."""
+        for parent, state in await self._fetch("dependents.unresolved", queue, _BATCH):
+            if state is None:
+                await self._resolve(queue, [parent], "does not exist", now)
+            elif state == JobState.COMPLETED.value:
+                await self._resolve(queue, [parent], state, now)
+            else:
+                await self._resolve(queue, [parent], f"ended {state}", now)
 
     async def requeue_expired(self, queue: str, now: float, *, max_stalls: int) -> int:
         sql = self._sql["requeue_expired"]

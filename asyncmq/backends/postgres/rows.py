@@ -40,6 +40,46 @@ def job_arrays(jobs: Sequence[Job]) -> list[list[Any]]:
     ]
 
 
+COPY_COLUMNS = (
+    "queue",
+    "id",
+    "task_id",
+    "args",
+    "kwargs",
+    "priority",
+    "retries",
+    "backoff",
+    "ttl",
+    "timeout",
+    "created_at",
+    "run_at",
+    "state",
+)
+
+
+def copy_records(queue: str, jobs: Sequence[Job], now: float) -> list[tuple[Any, ...]]:
+    """Rows of ``COPY_COLUMNS`` for new jobs without dependencies."""
+    waiting, delayed = JobState.WAITING.value, JobState.DELAYED.value
+    return [
+        (
+            queue,
+            j.id,
+            j.task_id,
+            dumps(j.args).decode(),
+            dumps(j.kwargs).decode(),
+            j.priority,
+            j.retries,
+            None if j.backoff is None else dumps(j.backoff.to_dict()).decode(),
+            j.ttl,
+            j.timeout,
+            j.created_at,
+            j.run_at,
+            delayed if j.run_at is not None and j.run_at > now else waiting,
+        )
+        for j in jobs
+    ]
+
+
 def error_json(error: JobError) -> str:
     return dumps(error.to_dict()).decode()
 

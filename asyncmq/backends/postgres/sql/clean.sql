@@ -27,8 +27,7 @@ doomed AS (
 ),
 deleted AS (
     DELETE FROM {schema}.{prefix}jobs AS j
-    USING doomed AS d
-    WHERE j.queue = $1::text AND j.id = d.id AND j.state = $2::text
+    WHERE j.queue = $1::text AND j.id = ANY(ARRAY(SELECT id FROM doomed)) AND j.state = $2::text
     RETURNING j.id
 ),
 logged AS (

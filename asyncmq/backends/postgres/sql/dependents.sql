@@ -1,8 +1,9 @@
--- Dependency resolution, run in the transaction of the transition that finished the parents,
--- after it: a fresh statement sees the edges of any enqueue that committed while the
--- transition waited for the parent's row lock (see enqueue.sql:lock_dependencies).
--- Edges are deleted as they are resolved, so each is counted exactly once even when several
--- parents of one job finish at the same moment.
+-- Dependency resolution, run right after the transition that finished the parents, as its own
+-- statement: a fresh snapshot sees the edges of any enqueue that committed while the
+-- transition waited for the parent's row lock (see enqueue.sql:lock_dependencies), which a
+-- CTE of the transition itself could not. Edges are deleted as they are resolved, so each
+-- counts exactly once even when several parents of one job finish at the same moment, or
+-- when the scanner's sweep (unresolved) races with the transition's own resolution.
 
 -- name: release
 -- $1 queue text, $2 completed parent ids text[], $3 now float8.
@@ -26,7 +27,8 @@ released AS (
         END,
         seq = CASE WHEN c.pending > m.n THEN c.seq ELSE nextval('{schema}.{prefix}seq') END
     FROM met AS m
-    WHERE c.queue = $1::text AND c.id = m.child_id AND c.state = 'waiting-children'
+    WHERE c.queue = $1::text AND c.id = ANY(ARRAY(SELECT child_id FROM met)) AND c.id = m.child_id
+        AND c.state = 'waiting-children'
     RETURNING c.pending
 ),
 notified AS (
@@ -59,9 +61,10 @@ failed AS (
             'type', 'DependencyFailedError',
             'message', 'dependency ' || b.parent_id || ' ' || b.what,
             'traceback', ''
-        )
+        )::text
     FROM blame AS b
-    WHERE c.queue = $1::text AND c.id = b.child_id AND c.state = 'waiting-children'
+    WHERE c.queue = $1::text AND c.id = ANY(ARRAY(SELECT child_id FROM blame)) AND c.id = b.child_id
+        AND c.state = 'waiting-children'
     RETURNING c.id, c.has_dependents
 ),
 unlinked AS (
@@ -70,3 +73,15 @@ unlinked AS (
     WHERE d.queue = $1::text AND d.child_id = f.id
 )
 SELECT id, has_dependents FROM failed;
+
+-- name: unresolved
+-- $1 queue text, $2 limit integer.
+-- Parents of remaining edges that have finished or no longer exist: left behind when a process
+-- died between a transition and the resolution that follows it. The scanner resolves them.
+-- Returns parent_id, state (NULL when the parent is gone).
+SELECT DISTINCT d.parent_id, p.state
+FROM {schema}.{prefix}deps AS d
+LEFT JOIN {schema}.{prefix}jobs AS p ON p.queue = d.queue AND p.id = d.parent_id
+WHERE d.queue = $1::text
+    AND (p.id IS NULL OR p.state IN ('completed', 'failed', 'expired', 'cancelled'))
+LIMIT $2::integer;

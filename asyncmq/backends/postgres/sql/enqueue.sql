@@ -14,8 +14,8 @@ WITH inserted AS (
         created_at, run_at, state, seq
     )
     SELECT
-        $1::text, i.id, i.task_id, i.args::json, i.kwargs::json, i.priority, i.retries,
-        i.backoff::json, i.ttl, i.timeout, i.created_at, i.run_at,
+        $1::text, i.id, i.task_id, i.args, i.kwargs, i.priority, i.retries,
+        i.backoff, i.ttl, i.timeout, i.created_at, i.run_at,
         CASE WHEN i.run_at > $2::float8 THEN 'delayed' ELSE 'waiting' END,
         nextval('{schema}.{prefix}seq')
     FROM unnest(
@@ -30,6 +30,12 @@ notified AS (
 )
 SELECT (SELECT count(*) FROM inserted)::integer AS inserted,
        (SELECT count(*) FROM notified)::integer AS notified;
+
+-- name: notify
+-- After a COPY of new jobs into the jobs table (large batches without dependencies, the
+-- fastest path: COPY writes rows in multi-row batches), in the same transaction.
+-- $1 queue text. Returns notified.
+SELECT count(*)::integer AS notified FROM (SELECT pg_notify('{channel}', $1::text)) AS n;
 
 -- name: lock_dependencies
 -- First step of an enqueue with dependencies, in the same transaction as insert_resolved.
@@ -57,9 +63,9 @@ WITH inserted AS (
         created_at, run_at, depends_on, state, pending, error, finished_at, has_dependents, seq
     )
     SELECT
-        $1::text, i.id, i.task_id, i.args::json, i.kwargs::json, i.priority, i.retries,
-        i.backoff::json, i.ttl, i.timeout, i.created_at, i.run_at, i.depends_on::json,
-        i.state, i.pending, i.error::json, i.finished_at, i.has_dependents,
+        $1::text, i.id, i.task_id, i.args, i.kwargs, i.priority, i.retries,
+        i.backoff, i.ttl, i.timeout, i.created_at, i.run_at, i.depends_on,
+        i.state, i.pending, i.error, i.finished_at, i.has_dependents,
         nextval('{schema}.{prefix}seq')
     FROM unnest(
         $2::text[], $3::text[], $4::text[], $5::text[], $6::integer[], $7::integer[],

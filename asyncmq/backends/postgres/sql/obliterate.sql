@@ -8,8 +8,7 @@ WITH doomed AS (
 ),
 deleted AS (
     DELETE FROM {schema}.{prefix}jobs AS j
-    USING doomed AS d
-    WHERE j.queue = $1::text AND j.id = d.id
+    WHERE j.queue = $1::text AND j.id = ANY(ARRAY(SELECT id FROM doomed))
     RETURNING j.id
 )
 SELECT count(*)::integer AS deleted FROM deleted;

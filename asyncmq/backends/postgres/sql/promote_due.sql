@@ -18,7 +18,7 @@ promoted AS (
     UPDATE {schema}.{prefix}jobs AS j
     SET state = 'waiting', seq = n.seq
     FROM numbered AS n
-    WHERE j.queue = $1::text AND j.id = n.id
+    WHERE j.queue = $1::text AND j.id = ANY(ARRAY(SELECT id FROM due)) AND j.id = n.id
     RETURNING j.id
 ),
 logged AS (

@@ -25,7 +25,7 @@ moved AS (
                 'message', 'job lost its lease ' || (j.stalls + 1)
                     || ' times (max_stalls=' || $3::integer || ')',
                 'traceback', ''
-            )
+            )::text
             ELSE j.error
         END,
         finished_at = CASE WHEN j.stalls + 1 > $3::integer THEN $2::float8 ELSE j.finished_at END,
@@ -33,7 +33,7 @@ moved AS (
         lease_until = NULL,
         seq = n.seq
     FROM numbered AS n
-    WHERE j.queue = $1::text AND j.id = n.id
+    WHERE j.queue = $1::text AND j.id = ANY(ARRAY(SELECT id FROM lost)) AND j.id = n.id
     RETURNING j.id, j.state, j.has_dependents
 ),
 notified AS (

@@ -5,10 +5,10 @@
 WITH moved AS (
     UPDATE {schema}.{prefix}jobs AS j
     SET state = CASE WHEN i.run_at > $6::float8 THEN 'delayed' ELSE 'waiting' END,
-        error = i.error::json, run_at = i.run_at, lease_token = NULL, lease_until = NULL,
+        error = i.error, run_at = i.run_at, lease_token = NULL, lease_until = NULL,
         seq = nextval('{schema}.{prefix}seq')
     FROM unnest($2::text[], $3::text[], $4::text[], $5::float8[]) AS i(id, token, error, run_at)
-    WHERE j.queue = $1::text AND j.id = i.id AND j.state = 'active' AND j.lease_token = i.token
+    WHERE j.queue = $1::text AND j.id = ANY($2::text[]) AND j.id = i.id AND j.state = 'active' AND j.lease_token = i.token
     RETURNING i.id, i.token
 ),
 notified AS (

@@ -13,30 +13,34 @@ CREATE TABLE IF NOT EXISTS {schema}.{prefix}schema_version (
 -- Arrival order: a job takes the next value each time it enters `waiting`.
 CREATE SEQUENCE IF NOT EXISTS {schema}.{prefix}seq;
 
+-- Payload columns (args, kwargs, backoff, depends_on, result, error, progress) hold the JSON
+-- text the payload codec wrote: the database never looks inside, and text skips re-parsing.
+-- Keys use the "C" collation: byte order is all a key needs, and it spares the btrees a
+-- locale-aware comparison per probe.
 CREATE TABLE IF NOT EXISTS {schema}.{prefix}jobs (
-    queue text NOT NULL,
-    id text NOT NULL,
+    queue text COLLATE "C" NOT NULL,
+    id text COLLATE "C" NOT NULL,
     task_id text NOT NULL,
-    args json,
-    kwargs json,
+    args text,
+    kwargs text,
     priority integer NOT NULL,
     retries integer NOT NULL,
-    backoff json,
+    backoff text,
     ttl double precision,
     timeout double precision,
-    depends_on json,
+    depends_on text,
     created_at double precision NOT NULL,
     run_at double precision,
-    state text NOT NULL,
-    seq bigint NOT NULL,
+    state text COLLATE "C" NOT NULL,
+    seq bigint NOT NULL DEFAULT nextval('{schema}.{prefix}seq'),
     attempts integer NOT NULL DEFAULT 0,
     stalls integer NOT NULL DEFAULT 0,
     started_at double precision,
     finished_at double precision,
-    result json,
-    error json,
-    progress json,
-    lease_token text,
+    result text,
+    error text,
+    progress text,
+    lease_token text COLLATE "C",
     lease_until double precision,
     -- unmet dependencies of a `waiting-children` job
     pending integer NOT NULL DEFAULT 0,
@@ -61,9 +65,9 @@ CREATE INDEX IF NOT EXISTS {prefix}jobs_waiting_children
 
 -- Unresolved dependency edges only: an edge is deleted when its parent finishes.
 CREATE TABLE IF NOT EXISTS {schema}.{prefix}deps (
-    queue text NOT NULL,
-    parent_id text NOT NULL,
-    child_id text NOT NULL,
+    queue text COLLATE "C" NOT NULL,
+    parent_id text COLLATE "C" NOT NULL,
+    child_id text COLLATE "C" NOT NULL,
     PRIMARY KEY (queue, parent_id, child_id)
 );
 CREATE INDEX IF NOT EXISTS {prefix}deps_child ON {schema}.{prefix}deps (queue, child_id);
@@ -71,8 +75,8 @@ CREATE INDEX IF NOT EXISTS {prefix}deps_child ON {schema}.{prefix}deps (queue, c
 -- Counts per state as a log of deltas written by statement triggers (one row per state a
 -- statement changed, never a shared hot row) and compacted by promote_due and clean.
 CREATE TABLE IF NOT EXISTS {schema}.{prefix}counts (
-    queue text NOT NULL,
-    state text NOT NULL,
+    queue text COLLATE "C" NOT NULL,
+    state text COLLATE "C" NOT NULL,
     n bigint NOT NULL
 );
 CREATE INDEX IF NOT EXISTS {prefix}counts_queue ON {schema}.{prefix}counts (queue);
@@ -117,13 +121,13 @@ CREATE OR REPLACE TRIGGER {prefix}jobs_count_deleted
     FOR EACH STATEMENT EXECUTE FUNCTION {schema}.{prefix}count_deleted();
 
 CREATE TABLE IF NOT EXISTS {schema}.{prefix}queues (
-    queue text PRIMARY KEY,
+    queue text COLLATE "C" PRIMARY KEY,
     paused boolean NOT NULL DEFAULT false
 );
 
 -- The shared token bucket of a rate-limited queue (asyncmq.ratelimit.TokenBucket arithmetic).
 CREATE TABLE IF NOT EXISTS {schema}.{prefix}rate_limits (
-    queue text PRIMARY KEY,
+    queue text COLLATE "C" PRIMARY KEY,
     lim integer NOT NULL,
     per double precision NOT NULL,
     tokens double precision NOT NULL,
@@ -131,8 +135,8 @@ CREATE TABLE IF NOT EXISTS {schema}.{prefix}rate_limits (
 );
 
 CREATE TABLE IF NOT EXISTS {schema}.{prefix}repeatables (
-    queue text NOT NULL,
-    key text NOT NULL,
+    queue text COLLATE "C" NOT NULL,
+    key text COLLATE "C" NOT NULL,
     job json NOT NULL,
     every double precision,
     cron text,
@@ -142,8 +146,8 @@ CREATE TABLE IF NOT EXISTS {schema}.{prefix}repeatables (
 );
 
 CREATE TABLE IF NOT EXISTS {schema}.{prefix}workers (
-    queue text NOT NULL,
-    id text NOT NULL,
+    queue text COLLATE "C" NOT NULL,
+    id text COLLATE "C" NOT NULL,
     heartbeat_at double precision NOT NULL,
     info json NOT NULL,
     PRIMARY KEY (queue, id)
