@@ -171,6 +171,9 @@ def _decode(queue: str, row: Sequence[Any]) -> Job:
     ) = row
     fields = loads(data)
     backoff = fields["backoff"]
+    job_state = JobState(_text(state))
+    if job_state is not JobState.ACTIVE:
+        token = lease_until = None  # complete leaves them: a lease means nothing once settled
     return Job(
         task_id=fields["task_id"],
         args=fields["args"],
@@ -185,7 +188,7 @@ def _decode(queue: str, row: Sequence[Any]) -> Job:
         depends_on=fields["depends_on"],
         created_at=fields["created_at"],
         run_at=_float(run_at),
-        state=JobState(_text(state)),
+        state=job_state,
         attempts=int(attempts or 0),
         stalls=int(stalls or 0),
         started_at=_float(started_at),

@@ -41,6 +41,8 @@ local function admit(id, jk, from, to)
     bulk('SADD', K.pending .. id, unmet)
     for _, dep in ipairs(unmet) do
       redis.call('SADD', K.dependents .. dep, id)
+      -- Lets complete skip the dependents lookup of the many jobs nobody waits on.
+      redis.call('HSET', K.job .. dep, 'has_dependents', 1)
     end
     redis.call('ZADD', K.children, next_seq(), id)
     redis.call('HSET', jk, 'state', 'waiting-children')
