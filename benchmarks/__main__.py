@@ -1,4 +1,4 @@
-"""`python -m benchmarks install|run|table`: peers' venvs, the measurements, the table."""
+"""`python -m benchmarks install|run|table|publish`: peers' venvs, measurements, tables."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import datetime
 import json
 import os
 import platform
+import socket
 import sys
 import time
 from pathlib import Path
@@ -16,6 +17,7 @@ from benchmarks import envs, report
 from benchmarks.catalog import TARGETS, Target
 from benchmarks.runner import ROOT, Options, TargetFailed, TargetRunner, make_shim
 
+MONGODB_PORT = 27017
 BACKENDS_DIR = ROOT.parent / "asyncmq" / "backends"
 
 
@@ -55,10 +57,20 @@ def parse(argv: list[str]) -> argparse.Namespace:
         default=(),
         help="finished jobs stored beforehand, e.g. 10000,1000000",
     )
+    run.add_argument(
+        "--budget",
+        type=float,
+        default=20.0,
+        help="seconds per repetition; slower targets get fewer jobs",
+    )
     run.add_argument("--skip-best", action="store_true", help="skip the best-settings run")
     run.add_argument("--out", type=Path, default=ROOT / "results" / "latest.json")
     table = sub.add_parser("table", help="print the markdown table of a results file")
     table.add_argument("path", type=Path, nargs="?", default=ROOT / "results" / "latest.json")
+    publish = sub.add_parser(
+        "publish", help="copy a results file to benchmarks/latest.json and its table to README"
+    )
+    publish.add_argument("path", type=Path, nargs="?", default=ROOT / "results" / "latest.json")
     return parser.parse_args(argv)
 
 
@@ -82,12 +94,18 @@ def unavailable(target: Target) -> str | None:
         if target.store == "sqlite" and (BACKENDS_DIR / "sqlite").exists():
             return None
         if not any((BACKENDS_DIR / f"{target.store}{s}").exists() for s in ("", ".py")):
-            if target.store == "mongodb":
-                return "skipped: asyncmq has no MongoDB backend in this checkout"
             return f"skipped: asyncmq has no {target.store} backend in this checkout yet"
+        if target.store == "mongodb" and not _listening(MONGODB_PORT):
+            return f"skipped: no MongoDB server on 127.0.0.1:{MONGODB_PORT}"
         return None
     status = envs.install(target.env)
     return None if status.get("ok") else status["error"]
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(1.0)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 def measure(target: Target, options: Options) -> dict[str, Any]:
@@ -96,8 +114,8 @@ def measure(target: Target, options: Options) -> dict[str, Any]:
         "target": target.name,
         "store": target.store,
         "version": version or "?",
-        "baseline": f"{target.baseline.processes}×{target.baseline.concurrency}",
-        "best": f"{target.best.processes}×{target.best.concurrency}",
+        "baseline": f"{target.baseline.processes}x{target.baseline.concurrency}",
+        "best": f"{target.best.processes}x{target.best.concurrency}",
         "notes": target.best.note or target.baseline.note,
         "status": "ok",
     }
@@ -126,6 +144,7 @@ def run(args: argparse.Namespace) -> None:
         scaling=args.scaling,
         history=args.history,
         skip_best=args.skip_best,
+        budget=args.budget,
         results=args.out.parent,
         urls=dict(item.split("=", 1) for item in args.url),
     )
@@ -158,6 +177,8 @@ def main(argv: list[str] | None = None) -> None:
         envs.install_all(args.peers or list(envs.PEER_ENVS), force=args.force)
     elif args.command == "run":
         run(args)
+    elif args.command == "publish":
+        report.publish(json.loads(args.path.read_text()), ROOT / "latest.json", ROOT / "README.md")
     else:
         print(report.table(json.loads(args.path.read_text())))
 

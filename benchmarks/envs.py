@@ -96,5 +96,7 @@ def install_all(names: list[str], *, force: bool = False, parallel: int = 3) -> 
     """Install several peers' venvs, a few at a time (pip mostly waits on the network)."""
     ENVS_DIR.mkdir(parents=True, exist_ok=True)
     with ThreadPoolExecutor(parallel) as pool:
-        for name, status in zip(names, pool.map(lambda n: install(n, force=force), names)):
+        for name, status in zip(
+            names, pool.map(lambda n: install(n, force=force), names), strict=True
+        ):
             print(f"{name}: {status.get('version') or status.get('error')}", file=sys.stderr)

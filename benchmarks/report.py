@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
+BEGIN = "<!-- results:begin -->"
+END = "<!-- results:end -->"
+
 COLUMNS = [
-    ("add 1×1/s", "add_one"),
+    ("add 1x1/s", "add_one"),
     ("add conc/s", "add_concurrent"),
     ("add bulk/s", "add_bulk"),
     ("process/s", "process"),
@@ -40,10 +45,11 @@ def table(results: dict[str, Any]) -> str:
         settings = f"{row['baseline']} / best {row['best']}"
         cells = [row["target"], row["store"], row.get("version", "?"), settings]
         if row["status"] != "ok":
-            cells += ["failed"] + [""] * (len(COLUMNS) - 1)
+            word = "skipped" if row["status"].startswith("skipped") else "failed"
+            cells += [word] + [""] * (len(COLUMNS) - 1)
             failures.append(f"- **{row['target']}**: {row['status']}")
         else:
-            cells += [_cell(figures[key]) if key in figures else "–" for _, key in COLUMNS]
+            cells += [_cell(figures[key]) if key in figures else "-" for _, key in COLUMNS]
         for step, error in row.get("errors", {}).items():
             failures.append(f"- {row['target']} ({step}): {error}")
         lines.append("| " + " | ".join(cells) + " |")
@@ -73,6 +79,16 @@ def _extra(rows: list[dict[str, Any]]) -> list[str]:
     for row in rows:
         figures = row.get("figures", {})
         if any(k in figures for k in keys):
-            cells = [_cell(figures[k]) if k in figures else "–" for k in keys]
+            cells = [_cell(figures[k]) if k in figures else "-" for k in keys]
             out.append("| " + " | ".join([row["target"], *cells]) + " |")
     return out
+
+
+def publish(results: dict[str, Any], json_path: Path, readme: Path) -> None:
+    """Copy `results` to `json_path`; put its table between the README's result markers."""
+    json_path.write_text(json.dumps(results, indent=2) + "\n")
+    text = readme.read_text()
+    head, _, rest = text.partition(BEGIN)
+    _, _, tail = rest.partition(END)
+    when = f"Run started {results['started']}; options: `{json.dumps(results['options'])}`."
+    readme.write_text(f"{head}{BEGIN}\n{when}\n\n{table(results)}{END}{tail}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -41,6 +42,7 @@ class Options:
     scaling: tuple[int, ...] = ()
     history: tuple[int, ...] = ()
     skip_best: bool = False
+    budget: float = 20.0  # seconds a slow target may spend on one repetition
     results: Path = ROOT / "results"
     urls: dict[str, str] | None = None
 
@@ -122,6 +124,7 @@ class TargetRunner:
             self.bin = str(envs.env_python(target.env).parent) + "/"
             self.cwd = SHIM
         self.timeout = 60 + options.jobs / 100
+        self.jobs = options.jobs  # lowered for a target too slow to do `jobs` within budget
 
     def log(self, role: str) -> Any:
         return (self.logs / f"{self.target.name}.{role}.log").open("a")
@@ -218,7 +221,15 @@ class TargetRunner:
             if name == "process" and "process" not in figures:
                 # The worker never ran our jobs: nothing else would measure anything.
                 raise TargetFailed(errors.get(name, "no figure"))
+        figures["jobs_per_figure"] = self.jobs
         return {"figures": figures, "errors": errors}
+
+    def fitted(self, rate: float) -> int:
+        """Jobs per repetition: `jobs`, or fewer when `rate` would overrun the budget."""
+        return max(self.options.warmup, min(self.options.jobs, int(rate * self.options.budget)))
+
+    def fit(self, rate: float) -> None:
+        self.jobs = self.fitted(rate)
 
     @contextmanager
     def agent(self) -> Iterator[Agent]:
@@ -232,19 +243,22 @@ class TargetRunner:
     def add(self) -> dict[str, Any]:
         opts = self.options
         out: dict[str, Any] = {}
+        n_add = opts.jobs
         for mode in ("one", "concurrent", "bulk"):
             rates = []
             for rep in range(opts.repeats + (1 if mode == "one" else 0)):
                 self.reset()
                 with self.agent() as agent:
-                    n = opts.warmup if rep == 0 and mode == "one" else opts.jobs
+                    n = opts.warmup if rep == 0 and mode == "one" else n_add
                     try:
                         answer = agent.call("add", mode=mode, n=n, concurrency=opts.add_concurrency)
                     except RuntimeError as exc:
                         if "no bulk" in str(exc):
                             break
                         raise
-                if not (rep == 0 and mode == "one"):
+                if rep == 0 and mode == "one":
+                    n_add = self.fitted(opts.warmup / answer["seconds"])
+                else:
                     rates.append(n / answer["seconds"])
             out[f"add_{mode}"] = _figure(rates) if rates else None
         return out
@@ -259,15 +273,17 @@ class TargetRunner:
                 self.wait_done(opts.warmup, pids)
             except RuntimeError as exc:
                 raise RuntimeError(f"warm-up: {exc}; worker log: {self.worker_tail()}") from exc
+            first, last = recorder.span(self.recorder)
+            self.fit(opts.warmup / max(last - first, 1e-3))
             rates, cpus = [], []
             for _ in range(opts.repeats):
                 recorder.reset(self.recorder)
                 cpu = procstats.cpu_seconds(pids)
                 answer = agent.call(
-                    "produce", n=opts.jobs, concurrency=opts.add_concurrency, timeout=self.timeout
+                    "produce", n=self.jobs, concurrency=opts.add_concurrency, timeout=self.timeout
                 )
-                cpus.append((procstats.cpu_seconds(pids) - cpu) * 10_000 / opts.jobs)
-                rates.append(opts.jobs / answer["seconds"])
+                cpus.append((procstats.cpu_seconds(pids) - cpu) * 10_000 / self.jobs)
+                rates.append(self.jobs / answer["seconds"])
             out: dict[str, Any] = {
                 "process": _figure(rates),
                 "cpu_s_per_10k": _figure(cpus),
@@ -295,12 +311,12 @@ class TargetRunner:
         for _ in range(self.options.repeats):
             self.reset()
             with self.agent() as agent:
-                agent.call("prefill", n=self.options.jobs, concurrency=self.options.add_concurrency)
+                agent.call("prefill", n=self.jobs, concurrency=self.options.add_concurrency)
             recorder.reset(self.recorder)
             with self.workers(self.target.baseline) as pids:
-                self.wait_done(self.options.jobs, pids)
+                self.wait_done(self.jobs, pids)
                 first, last = recorder.span(self.recorder)
-            rates.append(self.options.jobs / (last - first))
+            rates.append(self.jobs / (last - first))
         return {"drain": _figure(rates)}
 
     def history(self, stored: int) -> dict[str, Any]:
@@ -321,9 +337,9 @@ class TargetRunner:
             for _ in range(opts.repeats):
                 recorder.reset(self.recorder)
                 answer = agent.call(
-                    "produce", n=opts.jobs, concurrency=opts.add_concurrency, timeout=self.timeout
+                    "produce", n=self.jobs, concurrency=opts.add_concurrency, timeout=self.timeout
                 )
-                rates.append(opts.jobs / answer["seconds"])
+                rates.append(self.jobs / answer["seconds"])
         return {f"process_after_{stored}": _figure(rates)}
 
 
@@ -347,10 +363,8 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
             break
         except subprocess.TimeoutExpired:
             continue
-    try:  # stragglers of the group (forked children) after the leader exited
+    with contextlib.suppress(ProcessLookupError):  # stragglers: forked children of the leader
         os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 def reset_store(store: str, url: str) -> None:

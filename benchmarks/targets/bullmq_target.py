@@ -45,8 +45,10 @@ async def work() -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
-    opts = {"connection": os.environ["BENCH_URL"],
-            "concurrency": int(os.environ["BENCH_CONCURRENCY"])}
+    opts = {
+        "connection": os.environ["BENCH_URL"],
+        "concurrency": int(os.environ["BENCH_CONCURRENCY"]),
+    }
     worker = Worker("bench", process, opts)
     await stop.wait()
     await worker.close()

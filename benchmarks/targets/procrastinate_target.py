@@ -1,4 +1,4 @@
-"""procrastinate: worker `procrastinate --app benchmarks.targets.procrastinate_target.app worker`."""
+"""procrastinate: worker `procrastinate --app ...procrastinate_target.app worker`."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from benchmarks.targets import Producer
 app = App(
     connector=PsycopgConnector(
         conninfo=os.environ.get("BENCH_URL", ""),
-        min_size=1, max_size=4,
+        min_size=1,
+        max_size=4,
     )
 )
 
