@@ -18,7 +18,7 @@ from redis.crc import key_slot
 from asyncmq.backends import from_url
 from asyncmq.backends.base import Completion, Lease
 from asyncmq.backends.redis import RedisBackend, keys
-from asyncmq.backends.redis.backend import JOB_FIELDS
+from asyncmq.backends.redis.records import JOB_FIELDS
 from asyncmq.jobs import Job, JobState
 from asyncmq.ratelimit import RateLimit
 

@@ -4,18 +4,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from importlib import resources
 from typing import Any, cast
-from urllib.parse import urlsplit
 
 import anyio
 import anyio.lowlevel
-import hiredis
-from redis.asyncio import ConnectionPool, Redis, SSLConnection
+from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
-from redis.asyncio.connection import Connection
-from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.commands.core import AsyncScript
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError
@@ -33,27 +27,12 @@ from asyncmq.backends.base import (
     WorkerInfo,
 )
 from asyncmq.backends.redis import keys
-from asyncmq.backoff import Backoff
+from asyncmq.backends.redis.clients import AnyRedis, connect, script_source, sibling
+from asyncmq.backends.redis.records import JOB_FIELDS, decode, enqueue_args, num, number, text
 from asyncmq.jobs import FINISHED_STATES, Job, JobError, JobState
 from asyncmq.ratelimit import RateLimit
 from asyncmq.serializers import dumps, loads
 
-#: The job hash fields that make up a Job, in the order of common.lua's JOB_FIELDS.
-JOB_FIELDS = (
-    "data",
-    "state",
-    "priority",
-    "run_at",
-    "attempts",
-    "stalls",
-    "started_at",
-    "finished_at",
-    "result",
-    "error",
-    "progress",
-    "lease_token",
-    "lease_until",
-)
 _SCRIPTS = (
     "enqueue",
     "claim",
@@ -87,152 +66,6 @@ _IN_FLIGHT = 4
 # does not spin.
 _RECONNECT_PAUSE = 0.25
 
-AnyRedis = Redis | RedisCluster
-
-
-def _source(name: str) -> str:
-    folder = resources.files("asyncmq.backends.redis").joinpath("scripts")
-    text = folder.joinpath(f"{name}.lua").read_text("utf-8")
-    common = folder.joinpath("common.lua").read_text("utf-8")
-    return text.replace("--@include common", common, 1)
-
-
-def _pack(args: tuple[Any, ...]) -> list[bytes]:
-    # redis-py's asyncio connections pack commands in Python, about 3 us per argument: most of
-    # the client time of a bulk enqueue. hiredis packs the same bytes in C, 7 times faster.
-    first = args[0]
-    if isinstance(first, str) and " " in first:
-        args = (*first.split(), *args[1:])
-    return [hiredis.pack_command(args)]
-
-
-class _PackedConnection(Connection):
-    def pack_command(self, *args: Any) -> list[bytes]:
-        return _pack(args)
-
-
-class _PackedSSLConnection(SSLConnection):
-    def pack_command(self, *args: Any) -> list[bytes]:
-        return _pack(args)
-
-
-def _connect(url: str, retries: int) -> AnyRedis:
-    # Idempotent calls retry through redis-py: reconnect, back off 50 ms doubling to 1 s.
-    retry = Retry(ExponentialBackoff(cap=1.0, base=0.05), retries)
-    scheme = urlsplit(url).scheme.lower()
-    if scheme == "redis+cluster":
-        return RedisCluster.from_url("redis" + url[len(scheme) :], retry=retry)
-    client = Redis.from_url(url, retry=retry)
-    pool = client.connection_pool
-    if pool.connection_class is Connection:
-        pool.connection_class = _PackedConnection
-    elif pool.connection_class is SSLConnection:
-        pool.connection_class = _PackedSSLConnection
-    return client
-
-
-def _sibling(client: Redis) -> Redis:
-    """A client on the same server with its own pool and no automatic retry."""
-    pool = client.connection_pool
-    kwargs = {**pool.connection_kwargs, "retry": Retry(NoBackoff(), 0)}
-    return Redis.from_pool(ConnectionPool(connection_class=pool.connection_class, **kwargs))
-
-
-def _num(value: float) -> str:
-    """An instant or duration as the exact decimal Lua and Redis parse back to the same float."""
-    return repr(float(value))
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
-
-
-def _float(value: bytes | str | None) -> float | None:
-    return None if value is None else float(value)
-
-
-def _decode(queue: str, row: Sequence[Any]) -> Job:
-    """A Job from ``[id, *JOB_FIELDS values]``."""
-    (
-        job_id,
-        data,
-        state,
-        priority,
-        run_at,
-        attempts,
-        stalls,
-        started_at,
-        finished_at,
-        result,
-        error,
-        progress,
-        token,
-        lease_until,
-    ) = row
-    fields = loads(data)
-    backoff = fields["backoff"]
-    job_state = JobState(_text(state))
-    if job_state is not JobState.ACTIVE:
-        token = lease_until = None  # complete leaves them: a lease means nothing once settled
-    return Job(
-        task_id=fields["task_id"],
-        args=fields["args"],
-        kwargs=fields["kwargs"],
-        id=_text(job_id),
-        queue=queue,
-        priority=int(priority),
-        retries=fields["retries"],
-        backoff=None if backoff is None else Backoff.from_value(backoff),
-        ttl=fields["ttl"],
-        timeout=fields["timeout"],
-        depends_on=fields["depends_on"],
-        created_at=fields["created_at"],
-        run_at=_float(run_at),
-        state=job_state,
-        attempts=int(attempts or 0),
-        stalls=int(stalls or 0),
-        started_at=_float(started_at),
-        finished_at=_float(finished_at),
-        result=None if result is None else loads(result),
-        error=None if error is None else JobError.from_dict(loads(error)),
-        progress=None if progress is None else loads(progress),
-        lease_token=None if token is None else _text(token),
-        lease_until=_float(lease_until),
-    )
-
-
-def _encode(job: Job) -> list[Any]:
-    """The enqueue script's arguments for one job."""
-    producer = {
-        "task_id": job.task_id,
-        "args": job.args,
-        "kwargs": job.kwargs,
-        "retries": job.retries,
-        "backoff": None if job.backoff is None else job.backoff.to_dict(),
-        "ttl": job.ttl,
-        "timeout": job.timeout,
-        "depends_on": job.depends_on,
-        "created_at": job.created_at,
-    }
-    ttl = job.ttl
-    return [
-        job.id,
-        dumps(producer),
-        int(job.priority),
-        "" if job.run_at is None else _num(job.run_at),
-        "" if ttl is None else _num(job.created_at + ttl),
-        "" if ttl is None else str(ttl),
-        len(job.depends_on),
-        *job.depends_on,
-    ]
-
-
-def _enqueue_args(now_s: str, jobs: Sequence[Job], first_seq: int | None = None) -> list[Any]:
-    args: list[Any] = [now_s, len(jobs), "" if first_seq is None else first_seq]
-    for job in jobs:
-        args += _encode(job)
-    return args
-
 
 class RedisBackend(BaseBackend):
     """Jobs in Redis (``redis://``, ``rediss://``) or Redis Cluster (``redis+cluster://``).
@@ -258,7 +91,7 @@ class RedisBackend(BaseBackend):
         self._retries = retries
         self._owns = isinstance(url_or_client, str)
         client = (
-            _connect(url_or_client, retries) if isinstance(url_or_client, str) else url_or_client
+            connect(url_or_client, retries) if isinstance(url_or_client, str) else url_or_client
         )
         self._redis: AnyRedis = client
         self._claimer: AnyRedis = client
@@ -267,13 +100,13 @@ class RedisBackend(BaseBackend):
         if isinstance(client, Redis):
             # Claims retry in claim() itself; blocking pops hold a connection each, so they
             # get a pool of their own and never starve the calls on the main one.
-            self._claimer, self._blocking = _sibling(client), _sibling(client)
+            self._claimer, self._blocking = sibling(client), sibling(client)
             self._siblings = [self._claimer, self._blocking]
         elif isinstance(url_or_client, str):
-            self._claimer = _connect(url_or_client, 0)
+            self._claimer = connect(url_or_client, 0)
             self._siblings = [self._claimer]
         self._scripts: dict[str, AsyncScript] = {
-            name: client.register_script(_source(name)) for name in _SCRIPTS
+            name: client.register_script(script_source(name)) for name in _SCRIPTS
         }
         self._keys: dict[str, list[str]] = {}
         self._registered: set[str] = set()
@@ -335,13 +168,13 @@ class RedisBackend(BaseBackend):
         if not jobs:
             return []
         await self._register(queue)
-        now_s = _num(now)
+        now_s = num(now)
         if len(jobs) <= _BATCH:
-            await self._call("enqueue", queue, _enqueue_args(now_s, jobs))
+            await self._call("enqueue", queue, enqueue_args(now_s, jobs))
         elif any(job.depends_on for job in jobs) or len({job.id for job in jobs}) < len(jobs):
             # A chunk may depend on (or repeat an id of) an earlier one: keep them in order.
             chunks = [jobs[i : i + _BATCH] for i in range(0, len(jobs), _BATCH)]
-            await self._call_many("enqueue", queue, [_enqueue_args(now_s, c) for c in chunks])
+            await self._call_many("enqueue", queue, [enqueue_args(now_s, c) for c in chunks])
         else:
             await self._enqueue_overlapped(queue, now_s, jobs)
         return [job.id for job in jobs]
@@ -361,7 +194,7 @@ class RedisBackend(BaseBackend):
 
         async with anyio.create_task_group() as tg:
             for start in range(0, len(jobs), _BATCH):
-                args = _enqueue_args(now_s, jobs[start : start + _BATCH], first_seq + start)
+                args = enqueue_args(now_s, jobs[start : start + _BATCH], first_seq + start)
                 await in_flight.acquire()
                 tg.start_soon(send, args)
                 await anyio.lowlevel.checkpoint()  # let it write its command now
@@ -379,12 +212,12 @@ class RedisBackend(BaseBackend):
         if limit <= 0:
             return Claimed([])
         args = [
-            _num(now),
+            num(now),
             limit,
-            _num(now + lease),
+            num(now + lease),
             token,
             "" if rate is None else rate.limit,
-            "" if rate is None else _num(rate.interval),
+            "" if rate is None else num(rate.interval),
             max(int(lease * 1000), 1),
             "",
         ]
@@ -405,11 +238,11 @@ class RedisBackend(BaseBackend):
         corrupt = []
         for row in reply[1:]:
             try:
-                jobs.append(_decode(queue, row))
+                jobs.append(decode(queue, row))
             except (ValueError, TypeError, KeyError) as exc:
                 # A record we cannot read fails alone; the rest of the claim goes on.
                 error = JobError("CorruptJobError", f"cannot decode the stored job: {exc}")
-                corrupt.append(Failure(Lease(_text(row[0]), token), error))
+                corrupt.append(Failure(Lease(text(row[0]), token), error))
         if corrupt:
             await self.fail(queue, corrupt, now)
         throttled = None if reply[0] is None else float(reply[0])
@@ -418,7 +251,7 @@ class RedisBackend(BaseBackend):
     async def extend_lease(self, queue: str, leases: Sequence[Lease], until: float) -> list[bool]:
         if not leases:
             return []
-        args: list[Any] = [_num(until), len(leases)]
+        args: list[Any] = [num(until), len(leases)]
         for lease in leases:
             args += (lease.job_id, lease.token)
         return [bool(x) for x in await self._call("extend_lease", queue, args)]
@@ -426,7 +259,7 @@ class RedisBackend(BaseBackend):
     async def complete(self, queue: str, items: Sequence[Completion], now: float) -> list[bool]:
         if not items:
             return []
-        args: list[Any] = [_num(now), len(items)]
+        args: list[Any] = [num(now), len(items)]
         for item in items:
             result = b"" if item.result is None else dumps(item.result)
             args += (item.lease.job_id, item.lease.token, result)
@@ -435,16 +268,16 @@ class RedisBackend(BaseBackend):
     async def retry(self, queue: str, items: Sequence[Retrial], now: float) -> list[bool]:
         if not items:
             return []
-        args: list[Any] = [_num(now), len(items)]
+        args: list[Any] = [num(now), len(items)]
         for item in items:
             error = dumps(item.error.to_dict())
-            args += (item.lease.job_id, item.lease.token, error, _num(item.run_at))
+            args += (item.lease.job_id, item.lease.token, error, num(item.run_at))
         return [bool(x) for x in await self._call("retry", queue, args)]
 
     async def fail(self, queue: str, items: Sequence[Failure], now: float) -> list[bool]:
         if not items:
             return []
-        args: list[Any] = [_num(now), len(items)]
+        args: list[Any] = [num(now), len(items)]
         for item in items:
             args += (item.lease.job_id, item.lease.token, dumps(item.error.to_dict()))
         return [bool(x) for x in await self._call("fail", queue, args)]
@@ -453,10 +286,10 @@ class RedisBackend(BaseBackend):
         count = 0
         while True:
             moved: int
-            moved, looked, next_run_at = await self._call("promote_due", queue, [_num(now), _BATCH])
+            moved, looked, next_run_at = await self._call("promote_due", queue, [num(now), _BATCH])
             count += moved
             if looked < _BATCH:
-                return Promoted(count, _float(next_run_at))
+                return Promoted(count, number(next_run_at))
 
     async def requeue_expired(self, queue: str, now: float, *, max_stalls: int) -> int:
         count = 0
@@ -464,7 +297,7 @@ class RedisBackend(BaseBackend):
             moved: int
             looked: int
             moved, looked = await self._call(
-                "requeue_expired", queue, [_num(now), int(max_stalls), _BATCH]
+                "requeue_expired", queue, [num(now), int(max_stalls), _BATCH]
             )
             count += moved
             if looked < _BATCH:
@@ -491,7 +324,7 @@ class RedisBackend(BaseBackend):
         row = await self._redis.hmget(key, JOB_FIELDS)
         if row[0] is None:
             return None
-        return _decode(queue, [job_id, *row])
+        return decode(queue, [job_id, *row])
 
     async def list_jobs(
         self, queue: str, state: JobState, *, offset: int = 0, limit: int = 100
@@ -500,7 +333,7 @@ class RedisBackend(BaseBackend):
         if limit <= 0:
             return []
         rows = await self._call("list_jobs", queue, [state.value, max(offset, 0), limit])
-        return [_decode(queue, row) for row in rows]
+        return [decode(queue, row) for row in rows]
 
     async def _status(self, queue: str) -> list[int]:
         return cast(list[int], await self._call("counts", queue, []))
@@ -510,7 +343,7 @@ class RedisBackend(BaseBackend):
         return dict(zip(JobState, status[:8], strict=True))
 
     async def list_queues(self) -> list[str]:
-        names = sorted(_text(n) for n in await self._redis.smembers(keys.registry(self._prefix)))
+        names = sorted(text(n) for n in await self._redis.smembers(keys.registry(self._prefix)))
         return [name for name in names if any(await self._status(name))]
 
     async def pause(self, queue: str) -> None:
@@ -525,13 +358,13 @@ class RedisBackend(BaseBackend):
         return bool(await self._redis.hexists(meta, "paused"))
 
     async def cancel(self, queue: str, job_id: str, now: float) -> bool:
-        return bool(await self._call("cancel", queue, [_num(now), job_id]))
+        return bool(await self._call("cancel", queue, [num(now), job_id]))
 
     async def retry_job(self, queue: str, job_id: str, now: float) -> bool:
         return bool(await self._call("retry_job", queue, [job_id]))
 
     async def remove(self, queue: str, job_id: str, now: float) -> bool:
-        return bool(await self._call("remove", queue, [_num(now), job_id]))
+        return bool(await self._call("remove", queue, [num(now), job_id]))
 
     async def clean(
         self,
@@ -545,7 +378,7 @@ class RedisBackend(BaseBackend):
         state = JobState(state)
         if state not in FINISHED_STATES:
             raise ValueError(f"clean() takes a finished state, not {state.value!r}")
-        before = "" if finished_before is None else _num(finished_before)
+        before = "" if finished_before is None else num(finished_before)
         keep = "" if keep_last is None else max(int(keep_last), 0)
         deleted = 0
         while deleted < limit:
@@ -619,20 +452,20 @@ class RedisBackend(BaseBackend):
 
     async def record_worker(self, info: WorkerInfo) -> None:
         await self._register(info.queue)
-        args = [info.id, dumps(info.to_dict()), _num(info.heartbeat_at)]
+        args = [info.id, dumps(info.to_dict()), num(info.heartbeat_at)]
         await self._call("record_worker", info.queue, args)
 
     async def remove_worker(self, queue: str, worker_id: str) -> None:
         await self._call("remove_worker", queue, [worker_id])
 
     async def list_workers(self, queue: str, *, seen_since: float) -> list[WorkerInfo]:
-        raw = await self._call("list_workers", queue, [_num(seen_since)])
+        raw = await self._call("list_workers", queue, [num(seen_since)])
         return [WorkerInfo.from_dict(loads(item)) for item in raw]
 
     # -- lifecycle -----------------------------------------------------------------------
 
     async def aclose(self) -> None:
-        for sibling in self._siblings:
-            await sibling.aclose()
+        for client in self._siblings:
+            await client.aclose()
         if self._owns:
             await self._redis.aclose()

@@ -1,0 +1,124 @@
+"""How a job is stored: the fields of its hash, the enqueue script's arguments, and the Job
+read back from a script's or HMGET's reply."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from asyncmq.backoff import Backoff
+from asyncmq.jobs import Job, JobError, JobState
+from asyncmq.serializers import dumps, loads
+
+#: The job hash fields that make up a Job, in the order of common.lua's JOB_FIELDS.
+JOB_FIELDS = (
+    "data",
+    "state",
+    "priority",
+    "run_at",
+    "attempts",
+    "stalls",
+    "started_at",
+    "finished_at",
+    "result",
+    "error",
+    "progress",
+    "lease_token",
+    "lease_until",
+)
+
+
+def num(value: float) -> str:
+    """An instant or duration as the exact decimal Lua and Redis parse back to the same float."""
+    return repr(float(value))
+
+
+def text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def number(value: bytes | str | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def decode(queue: str, row: Sequence[Any]) -> Job:
+    """A Job from ``[id, *JOB_FIELDS values]``."""
+    (
+        job_id,
+        data,
+        state,
+        priority,
+        run_at,
+        attempts,
+        stalls,
+        started_at,
+        finished_at,
+        result,
+        error,
+        progress,
+        token,
+        lease_until,
+    ) = row
+    fields = loads(data)
+    backoff = fields["backoff"]
+    job_state = JobState(text(state))
+    if job_state is not JobState.ACTIVE:
+        token = lease_until = None  # complete leaves them: a lease means nothing once settled
+    return Job(
+        task_id=fields["task_id"],
+        args=fields["args"],
+        kwargs=fields["kwargs"],
+        id=text(job_id),
+        queue=queue,
+        priority=int(priority),
+        retries=fields["retries"],
+        backoff=None if backoff is None else Backoff.from_value(backoff),
+        ttl=fields["ttl"],
+        timeout=fields["timeout"],
+        depends_on=fields["depends_on"],
+        created_at=fields["created_at"],
+        run_at=number(run_at),
+        state=job_state,
+        attempts=int(attempts or 0),
+        stalls=int(stalls or 0),
+        started_at=number(started_at),
+        finished_at=number(finished_at),
+        result=None if result is None else loads(result),
+        error=None if error is None else JobError.from_dict(loads(error)),
+        progress=None if progress is None else loads(progress),
+        lease_token=None if token is None else text(token),
+        lease_until=number(lease_until),
+    )
+
+
+def _encode_job(job: Job) -> list[Any]:
+    """The enqueue script's arguments for one job."""
+    producer = {
+        "task_id": job.task_id,
+        "args": job.args,
+        "kwargs": job.kwargs,
+        "retries": job.retries,
+        "backoff": None if job.backoff is None else job.backoff.to_dict(),
+        "ttl": job.ttl,
+        "timeout": job.timeout,
+        "depends_on": job.depends_on,
+        "created_at": job.created_at,
+    }
+    ttl = job.ttl
+    return [
+        job.id,
+        dumps(producer),
+        int(job.priority),
+        "" if job.run_at is None else num(job.run_at),
+        "" if ttl is None else num(job.created_at + ttl),
+        "" if ttl is None else str(ttl),
+        len(job.depends_on),
+        *job.depends_on,
+    ]
+
+
+def enqueue_args(now_s: str, jobs: Sequence[Job], first_seq: int | None = None) -> list[Any]:
+    args: list[Any] = [now_s, len(jobs), "" if first_seq is None else first_seq]
+    for job in jobs:
+        args += _encode_job(job)
+    return args
