@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 
 from asyncmq.backends.base import BaseBackend
-from asyncmq.backends.mongodb import MongoDBBackend
 from tests.servers import Unavailable, free_port
 
 _COMMAND = "secantusd-py"
@@ -31,6 +30,12 @@ def _command() -> str | None:
 
 def start(workdir: Path) -> str:
     global _process
+    try:
+        import pymongo  # noqa: F401 - only to say why the backend cannot run
+    except ImportError as exc:
+        raise Unavailable(
+            f"pymongo is not installed ({exc}): pip install 'asyncmq[mongodb]'"
+        ) from exc
     url = os.environ.get("ASYNCMQ_TEST_MONGODB_URL")
     if url:
         return url
@@ -81,4 +86,6 @@ def stop() -> None:
 
 
 def build(url: str, test_id: str) -> BaseBackend:
+    from asyncmq.backends.mongodb import MongoDBBackend
+
     return MongoDBBackend(url, database=f"t_{test_id}")

@@ -115,9 +115,10 @@ class Wakeups:
             backoff = min(backoff * 2, _RECONNECT_MAX)
 
     def _dispatch(self, change: dict[str, Any]) -> None:
-        if change["ns"]["coll"] == self._queues:
-            self._wake(str(change["documentKey"]["_id"]))
-        elif change["operationType"] == "insert":
-            self._wake(str(change["fullDocument"]["queue"]))
+        collection = change.get("ns", {}).get("coll")
+        if collection == self._queues:
+            self._wake(str(change.get("documentKey", {}).get("_id")))
+        elif change.get("operationType") == "insert":
+            self._wake(str(change.get("fullDocument", {}).get("queue")))
         else:
             self._wake(None)
