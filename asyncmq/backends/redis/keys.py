@@ -19,7 +19,13 @@ Layout, for ``prefix="asyncmq"`` and queue ``emails``::
     asyncmq:{emails}:repeatables             HASH  key -> Repeatable JSON
     asyncmq:{emails}:workers                 HASH  worker id -> WorkerInfo JSON
     asyncmq:{emails}:workers-seen            ZSET  score heartbeat_at, member worker id
-    asyncmq:{emails}:job:<id>                HASH  one job (fields in backend.JOB_FIELDS)
+    asyncmq:{emails}:job:<id>                HASH  one job: records.JOB_FIELDS (``data`` is
+                                                   the JSON of the producer's fields, the rest
+                                                   one field each, absent for None; the lease
+                                                   fields count only while active), plus
+                                                   member (its waiting/delayed member),
+                                                   expires_at and ttl (with a ttl), and
+                                                   has_dependents
     asyncmq:{emails}:pending:<id>            SET   unmet dependencies of a waiting-children job
     asyncmq:{emails}:dependents:<id>         SET   jobs waiting on job <id>
     asyncmq:{emails}:claims:<token>          STRING JSON list of the job ids one claim took,
