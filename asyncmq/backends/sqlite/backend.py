@@ -7,7 +7,9 @@ from __future__ import annotations
 import math
 import os
 import sqlite3
+import time
 from collections.abc import Callable, Sequence
+from contextlib import closing
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -134,29 +136,42 @@ class SQLiteBackend(BaseBackend):
             raise RuntimeError(f"{self!r} is closed")
         if self._writer is not None:
             return
-        if self.path != MEMORY:
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        writer = self._connect(_LOCK_SLICE)
-        try:
-            writer.execute(_CONNECTION["journal_mode"]).fetchall()
-            writer.execute(_CONNECTION[f"synchronous_{self.synchronous.lower()}"])
-            version = writer.execute(_CONNECTION["user_version"]).fetchone()[0]
-            if version == 0:
-                writer.executescript(script("schema"))
-                version = writer.execute(_CONNECTION["user_version"]).fetchone()[0]
-            if version != SCHEMA_VERSION:
-                raise RuntimeError(
-                    f"{self.path} has asyncmq schema version {version}; "
-                    f"this asyncmq reads version {SCHEMA_VERSION}"
-                )
-        except BaseException:
-            writer.close()
-            raise
-        if self.path != MEMORY:
+        if self.path == MEMORY:
             # a second connection to ":memory:" would be a second, empty database
+            writer = self._connect(self.busy_timeout)
+            self._create_schema(writer)
+        else:
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            # Processes racing to create the file wait the whole busy_timeout for each other
+            # here; the writer then waits for locks in short slices (see _begin).
+            with closing(self._connect(self.busy_timeout)) as setup:
+                self._create_schema(setup)
+            writer = self._connect(_LOCK_SLICE)
             self._reader = self._connect(self.busy_timeout)
             self._reader.execute(_CONNECTION["query_only"])
+        writer.execute(_CONNECTION[f"synchronous_{self.synchronous.lower()}"])
         self._writer = writer
+
+    def _create_schema(self, conn: sqlite3.Connection) -> None:
+        # Switching a new file to WAL needs an exclusive lock, and SQLite answers "locked"
+        # at once, without its busy handler, while a racing process holds any lock.
+        for _ in range(self._tries()):
+            try:
+                conn.execute(_CONNECTION["journal_mode"]).fetchall()
+                break
+            except sqlite3.OperationalError as exc:
+                if not _locked(exc):
+                    raise
+                time.sleep(_LOCK_SLICE)
+        version = conn.execute(_CONNECTION["user_version"]).fetchone()[0]
+        if version == 0:
+            conn.executescript(script("schema"))
+            version = conn.execute(_CONNECTION["user_version"]).fetchone()[0]
+        if version != SCHEMA_VERSION:
+            raise RuntimeError(
+                f"{self.path} has asyncmq schema version {version}; "
+                f"this asyncmq reads version {SCHEMA_VERSION}"
+            )
 
     async def _ready(self) -> None:
         if self._writer is None:
@@ -167,14 +182,17 @@ class SQLiteBackend(BaseBackend):
         # a process that waited long polls rarely while another takes the lock again at once
         # (claims starved for ~1 s under contention). Each try here waits one short slice in
         # the fine-grained part of that backoff, and tries again until busy_timeout.
-        for _ in range(max(1, math.ceil(self.busy_timeout / _LOCK_SLICE))):
+        for _ in range(self._tries()):
             try:
                 conn.execute(_CONNECTION["begin"])
                 return
             except sqlite3.OperationalError as exc:
-                if not str(exc).startswith("database is locked"):
+                if not _locked(exc):
                     raise
         conn.execute(_CONNECTION["begin"])
+
+    def _tries(self) -> int:
+        return max(1, math.ceil(self.busy_timeout / _LOCK_SLICE))
 
     def _transaction(self, queue: str, move: Callable[[Moves], _T]) -> tuple[_T, bool]:
         conn = self._writer
@@ -495,6 +513,10 @@ class SQLiteBackend(BaseBackend):
 
         rows = await self._write(queue, forget_and_list)
         return [WorkerInfo.from_dict(serializers.loads(info)) for (info,) in rows]
+
+
+def _locked(exc: sqlite3.OperationalError) -> bool:
+    return str(exc).startswith("database is locked")  # SQLITE_BUSY, on every Python version
 
 
 def _version(conn: sqlite3.Connection, queue: str) -> int:
