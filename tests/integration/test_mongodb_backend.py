@@ -87,6 +87,11 @@ async def test_a_change_stream_wakes_a_waiter_on_another_client(
     woke.append(await _wake_time(waiter, producer.resume("q")))
     await producer.enqueue("q", [_job("q", run_at=T0 + 5)], T0)
     woke.append(await _wake_time(waiter, producer.promote_due("q", T0 + 10)))
+    await producer.drain("q")
+    await producer.enqueue("q", [_job("q", id="p"), _job("q", id="c", depends_on=["p"])], T0)
+    (parent,) = (await producer.claim("q", 1, lease=30, token="t", now=T0)).jobs
+    done = producer.complete("q", [Completion(Lease(parent.id, "t"), None)], T0)
+    woke.append(await _wake_time(waiter, done))  # the release of "c" wakes
     # poll_interval=60 and a 20 s timeout: only the change stream wakes the waiter this early
     assert waiter._wakeups.unsupported is None
     assert max(woke) < 3.0, woke

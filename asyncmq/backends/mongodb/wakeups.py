@@ -73,7 +73,11 @@ class Wakeups:
         ready = {"$in": [WAITING, DELAYED]}
         match = {
             "$or": [
-                {"ns.coll": self._jobs, "operationType": "insert", "fullDocument.state": ready},
+                {
+                    "ns.coll": self._jobs,
+                    "operationType": {"$in": ["insert", "replace"]},
+                    "fullDocument.state": ready,
+                },
                 # An update event names only the document's _id, not its queue: every queue's
                 # waiters wake (allowed: spurious wake-ups), instead of a lookup per event.
                 {
@@ -118,7 +122,7 @@ class Wakeups:
         collection = change.get("ns", {}).get("coll")
         if collection == self._queues:
             self._wake(str(change.get("documentKey", {}).get("_id")))
-        elif change.get("operationType") == "insert":
+        elif change.get("operationType") in ("insert", "replace"):
             self._wake(str(change.get("fullDocument", {}).get("queue")))
         else:
             self._wake(None)
