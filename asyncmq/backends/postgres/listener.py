@@ -1,6 +1,11 @@
 """Push wake-ups: one dedicated connection LISTENs on the backend's channel (the payload is the
 queue name) and wakes the tasks waiting on that queue. A lost connection wakes every waiter
-and is replaced on the next wait."""
+and is replaced on the next wait.
+
+A notification that arrives while nobody waits is kept (the queue's event stays set), so the
+next wait returns at once: a worker that claimed nothing and then waits cannot miss an enqueue
+that landed in between. Likewise a wait that had to (re)connect returns at once, since
+notifications sent before LISTEN took effect were not received."""
 
 from __future__ import annotations
 
@@ -38,21 +43,28 @@ class Listener:
         """Return on a notification for ``queue``, a lost connection, or after ``timeout``."""
         with anyio.move_on_after(timeout if math.isfinite(timeout) else None):
             try:
-                await self._listen()
+                if await self._listen():
+                    return
             except TRANSIENT:
                 await anyio.sleep(min(timeout, _UNREACHABLE_PAUSE))
                 return
             event = self._events.get(queue)
             if event is None:
                 event = self._events[queue] = anyio.Event()
+            elif event.is_set():
+                self._events[queue] = anyio.Event()
+                return
             await event.wait()
+            if self._events.get(queue) is event:
+                self._events[queue] = anyio.Event()
 
-    async def _listen(self) -> None:
+    async def _listen(self) -> bool:
+        """Connect and LISTEN unless done; True if it had to."""
         if self._connection is not None:
-            return
+            return False
         async with self._lock:
             if self._connection is not None or self._closed:
-                return
+                return False
             connection = await self._connect()
             try:
                 connection.add_termination_listener(self._lost)
@@ -61,11 +73,13 @@ class Listener:
                 connection.terminate()
                 raise
             self._connection = connection
+            return True
 
     def _notified(self, connection: Any, pid: int, channel: str, payload: str) -> None:
-        event = self._events.pop(payload, None)
-        if event is not None:
-            event.set()
+        event = self._events.get(payload)
+        if event is None:
+            event = self._events[payload] = anyio.Event()
+        event.set()
 
     def _lost(self, connection: Any) -> None:
         if connection is self._connection:
