@@ -52,6 +52,22 @@ local function admit(id, jk, from, to)
 end
 
 local inserted = 0
+-- One EXISTS over the whole call: when none of the ids is stored yet (the usual bulk add),
+-- the check per job is skipped, and `seen` catches an id repeated within the call.
+local fresh = true
+do
+  local job_keys, j = {}, 4
+  for _ = 1, count do
+    job_keys[#job_keys + 1] = K.job .. ARGV[j]
+    j = j + 7 + tonumber(ARGV[j + 6])
+  end
+  for first = 1, #job_keys, 2000 do
+    local last = math.min(first + 1999, #job_keys)
+    if redis.call('EXISTS', unpack(job_keys, first, last)) > 0 then fresh = false end
+  end
+end
+local seen = {}
+
 -- Index entries of jobs without dependencies, added in one ZADD per set at the end.
 local waiting, delayed = {}, {}
 local i = 4
@@ -61,7 +77,14 @@ for _ = 1, count do
   local from = i + 7
   i = from + deps
   local jk = K.job .. id
-  if redis.call('EXISTS', jk) == 0 then
+  local absent
+  if fresh then
+    absent = not seen[id]
+    seen[id] = true
+  else
+    absent = redis.call('EXISTS', jk) == 0
+  end
+  if absent then
     inserted = inserted + 1
     local fields = { 'data', data, 'priority', priority }
     if run_at ~= '' then
