@@ -170,3 +170,16 @@ async def test_built_from_a_url_or_a_client(redis_url: str, queue_name: str) -> 
         await backend.obliterate(queue_name)
     assert await client.ping()  # the caller's client stays open
     await client.aclose()
+
+
+async def test_a_repeated_id_in_one_call_keeps_the_first(
+    pair: tuple[RedisBackend, RedisBackend], queue_name: str
+) -> None:
+    backend, _ = pair
+    first, again = _job(queue_name, id="a", args=[1]), _job(queue_name, id="a", args=[2])
+    assert await backend.enqueue(queue_name, [first, again], T0) == ["a", "a"]
+    # an id stored already, beside a new one: the per-job check
+    await backend.enqueue(queue_name, [_job(queue_name, id="a", args=[3]), _job(queue_name)], T0)
+    stored = await backend.get_job(queue_name, "a")
+    assert stored is not None and stored.args == [1]
+    assert (await backend.counts(queue_name))[JobState.WAITING] == 2
