@@ -99,8 +99,10 @@ class RedisBackend(BaseBackend):
         self._siblings: list[AnyRedis] = []
         if isinstance(client, Redis):
             # Claims retry in claim() itself; blocking pops hold a connection each, so they
-            # get a pool of their own and never starve the calls on the main one.
-            self._claimer, self._blocking = sibling(client), sibling(client)
+            # get a pool of their own and never starve the calls on the main one, and no
+            # socket timeout, which would cut a long wait short.
+            self._claimer = sibling(client)
+            self._blocking = sibling(client, socket_timeout=None)
             self._siblings = [self._claimer, self._blocking]
         elif isinstance(url_or_client, str):
             self._claimer = connect(url_or_client, 0)

@@ -49,10 +49,13 @@ def connect(url: str, retries: int) -> AnyRedis:
     # Calls retry through redis-py (every call is safe to repeat): reconnect, back off 50 ms
     # doubling to 1 s.
     retry = Retry(ExponentialBackoff(cap=1.0, base=0.05), retries)
+    # A server that vanished without closing the socket is noticed by keepalive, and an
+    # unreachable one fails the connect in bounded time (options in the URL still win).
+    options: dict[str, Any] = {"socket_connect_timeout": 5.0, "socket_keepalive": True}
     scheme = urlsplit(url).scheme.lower()
     if scheme == "redis+cluster":
-        return RedisCluster.from_url("redis" + url[len(scheme) :], retry=retry)
-    client = Redis.from_url(url, retry=retry)
+        return RedisCluster.from_url("redis" + url[len(scheme) :], retry=retry, **options)
+    client = Redis.from_url(url, retry=retry, **options)
     pool = client.connection_pool
     if pool.connection_class is Connection:
         pool.connection_class = _PackedConnection
@@ -61,8 +64,9 @@ def connect(url: str, retries: int) -> AnyRedis:
     return client
 
 
-def sibling(client: Redis) -> Redis:
-    """A client on the same server with its own pool and no automatic retry."""
+def sibling(client: Redis, **options: Any) -> Redis:
+    """A client on the same server with its own pool, no automatic retry, and ``options``
+    (connection keyword arguments) of its own."""
     pool = client.connection_pool
-    kwargs = {**pool.connection_kwargs, "retry": Retry(NoBackoff(), 0)}
+    kwargs = {**pool.connection_kwargs, "retry": Retry(NoBackoff(), 0), **options}
     return Redis.from_pool(ConnectionPool(connection_class=pool.connection_class, **kwargs))
