@@ -31,6 +31,10 @@ SET state = CASE WHEN run_at > :now THEN 'delayed' ELSE 'waiting' END, seq = :se
 WHERE queue = :queue AND id = :id
 RETURNING state;
 
+-- name: any_dependencies
+-- :queue -> one row if some job of the queue waits on a dependency, else none
+SELECT 1 FROM dependencies WHERE queue = :queue LIMIT 1;
+
 -- name: take_dependents
 -- :queue, :id -> rows (job_id) of jobs that waited on :id; their edges to it are deleted
 DELETE FROM dependencies WHERE queue = :queue AND dependency_id = :id RETURNING job_id;
