@@ -2,10 +2,13 @@
 queue name) and wakes the tasks waiting on that queue. A lost connection wakes every waiter
 and is replaced on the next wait.
 
-A notification that arrives while nobody waits is kept (the queue's event stays set), so the
-next wait returns at once: a worker that claimed nothing and then waits cannot miss an enqueue
-that landed in between. Likewise a wait that had to (re)connect returns at once, since
-notifications sent before LISTEN took effect were not received."""
+A notification that arrives while nobody waits is kept (the queue's event stays set) and the
+next wait returns at once: a worker whose claim raced with an enqueue (claim empty, then wait)
+does not sleep through it. Two waiters of one queue in that window can still miss it between
+them (one returns at once, the other waits for the next notification or its timeout); each
+queue's worker pool waits from one task, so that takes two pools of one queue on one backend.
+A wait that had to (re)connect returns at once: notifications sent before LISTEN took effect
+were lost."""
 
 from __future__ import annotations
 

@@ -85,9 +85,11 @@ edges AS (
     WHERE e.child_id IN (SELECT id FROM inserted)
     ON CONFLICT DO NOTHING
 ),
+-- Always notify: lock_dependencies held the dependencies' rows, and a claim running meanwhile
+-- skipped those that were waiting (SKIP LOCKED); the notification, delivered at commit when
+-- the locks are gone, sends it back for them.
 notified AS (
     SELECT pg_notify('{channel}', $1::text)
-    FROM (SELECT 1 FROM inserted WHERE state IN ('waiting', 'delayed') LIMIT 1) AS any_ready
 )
 SELECT (SELECT count(*) FROM inserted)::integer AS inserted,
        (SELECT count(*) FROM notified)::integer AS notified;
