@@ -347,8 +347,11 @@ class MongoDBBackend(BaseBackend):
 
     async def promote_due(self, queue: str, now: float) -> Promoted:
         await self._ready()
+        # "run_at < the next float after now" is "run_at <= now" on every server; it is
+        # written so because SecantusDB 0.7.0b3 drops the documents equal to the bound of
+        # an index range "$lte" on a key that is not the index's last (run_at, then seq).
         result = await self._jobs.update_many(
-            {"queue": queue, "state": d.DELAYED, "run_at": {"$lte": now}},
+            {"queue": queue, "state": d.DELAYED, "run_at": {"$lt": math.nextafter(now, math.inf)}},
             {"$set": {"state": d.WAITING, "seq": self._seq(now)}},
         )
         nxt = await self._jobs.find_one(
@@ -392,14 +395,14 @@ class MongoDBBackend(BaseBackend):
         self, queue: str, state: JobState, *, offset: int = 0, limit: int = 100
     ) -> list[Job]:
         state = JobState(state)
-        if state is JobState.WAITING:
-            order = d.WAITING_ORDER
-        elif state is JobState.DELAYED:
+        # Each order is the tail of an index on (queue, state, ...); active and
+        # waiting-children jobs list in claim order.
+        if state is JobState.DELAYED:
             order = d.DELAYED_ORDER
         elif state in FINISHED_STATES:
             order = d.FINISHED_ORDER
         else:
-            order = [("seq", 1)]
+            order = d.WAITING_ORDER
         found = self._jobs.find(
             {"queue": queue, "state": state.value}, sort=order, skip=offset, limit=limit
         )

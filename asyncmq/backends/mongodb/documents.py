@@ -39,9 +39,9 @@ JOB_INDEXES: list[Index] = [
         {},
         "claim candidates and list_jobs(waiting) in claim order; counts; drain",
     ),
-    ([("queue", 1), ("state", 1), ("run_at", 1)], {}, "promote_due, next_run_at, delayed"),
+    ([("queue", 1), ("state", 1), *DELAYED_ORDER], {}, "promote_due, next_run_at, delayed"),
     ([("queue", 1), ("state", 1), ("lease_until", 1)], {}, "requeue_expired"),
-    ([("queue", 1), ("state", 1), ("finished_at", -1)], {}, "clean, list finished jobs"),
+    ([("queue", 1), ("state", 1), *FINISHED_ORDER], {}, "clean, list finished jobs"),
     ([("queue", 1), ("state", 1), ("deps_left", 1)], {}, "release and cascade dependents"),
     ([("queue", 1), ("op", 1)], {}, "read back the jobs one batched write changed"),
     (
