@@ -131,12 +131,17 @@ class PostgresBackend(BaseBackend):
 
     async def _run(self, work: Callable[[Any], Awaitable[T]]) -> T:
         """Run ``work`` on a pooled connection, once more on a fresh one if the first dropped
-        or its transaction was aborted (the pool replaces dead connections on acquire)."""
+        or its transaction was aborted.
+
+        A dropped connection usually means the others dropped too (server restart,
+        terminated backends), so every pooled connection is replaced before the retry.
+        """
         pool = await self._get_pool()
         try:
             async with pool.acquire() as conn:
                 return await work(conn)
         except TRANSIENT:
+            await pool.expire_connections()
             async with pool.acquire() as conn:
                 return await work(conn)
 

@@ -1,0 +1,278 @@
+"""PostgreSQL-only behaviour: races across connections, transactional enqueue, LISTEN/NOTIFY
+wake-ups, connection loss, migrations and the database-held rate limit."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import anyio
+import pytest
+
+from asyncmq.backends import from_url
+from asyncmq.backends.base import Completion
+from asyncmq.backends.postgres import PostgresBackend
+from asyncmq.jobs import JobState
+from asyncmq.ratelimit import RateLimit
+from tests.conformance import T0, job, lease_of
+
+pytestmark = pytest.mark.anyio
+
+Factory = Callable[[], PostgresBackend]
+
+
+@pytest.fixture
+async def postgres_url(servers: Any) -> str:
+    _, url = servers.url("postgres")
+    return str(url)
+
+
+@pytest.fixture
+async def make(postgres_url: str) -> AsyncIterator[Factory]:
+    """Backends on one fresh schema, each with its own small pool and listener; the schema is
+    dropped afterwards. Their connections carry an application_name the test can find."""
+    import asyncpg
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    app = f"asyncmq_{schema}"
+    built: list[PostgresBackend] = []
+
+    def factory() -> PostgresBackend:
+        backend = PostgresBackend(
+            f"{postgres_url}?application_name={app}", schema=schema, min_pool=1, max_pool=2
+        )
+        built.append(backend)
+        return backend
+
+    factory.application_name = app  # type: ignore[attr-defined]
+    try:
+        yield factory
+    finally:
+        for backend in built:
+            await backend.aclose()
+        conn = await asyncpg.connect(postgres_url)
+        try:
+            await conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        finally:
+            await conn.close()
+
+
+async def test_concurrent_completions_across_connections_release_once(
+    make: Factory, queue_name: str
+) -> None:
+    backends = [make() for _ in range(4)]
+    for backend in backends:
+        await backend.migrate()
+    first = backends[0]
+    for round_ in range(3):
+        parents = [job(queue_name, id=f"r{round_}-p{i}") for i in range(12)]
+        child = job(queue_name, id=f"r{round_}-child", depends_on=[p.id for p in parents])
+        await first.enqueue(queue_name, [*parents, child], T0)
+        claimed = (await first.claim(queue_name, 12, lease=30, token="t", now=T0)).jobs
+        assert len(claimed) == 12
+
+        async def settle(backend: PostgresBackend, j: Any) -> None:
+            assert await backend.complete(queue_name, [Completion(lease_of(j), None)], T0) == [True]
+
+        async with anyio.create_task_group() as tg:
+            for i, j in enumerate(claimed):
+                tg.start_soon(settle, backends[i % len(backends)], j)
+        counts = await first.counts(queue_name)
+        assert (counts[JobState.WAITING], counts[JobState.WAITING_CHILDREN]) == (1, 0)
+        got = (await first.claim(queue_name, 5, lease=30, token="u", now=T0)).jobs
+        assert [j.id for j in got] == [child.id]
+        assert await first.complete(queue_name, [Completion(lease_of(got[0]), None)], T0)
+
+
+async def test_enqueue_racing_a_completion_never_strands_the_child(
+    make: Factory, queue_name: str
+) -> None:
+    producer, worker = make(), make()
+    await producer.migrate()
+    for i in range(15):
+        parent = job(queue_name, id=f"p{i}")
+        await producer.enqueue(queue_name, [parent], T0)
+        (active,) = (await worker.claim(queue_name, 1, lease=30, token="t", now=T0)).jobs
+        child = job(queue_name, id=f"c{i}", depends_on=[parent.id])
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(producer.enqueue, queue_name, [child], T0)
+            tg.start_soon(worker.complete, queue_name, [Completion(lease_of(active), None)], T0)
+        stored = await producer.get_job(queue_name, child.id)
+        assert stored is not None and stored.state is JobState.WAITING, (i, stored)
+        (taken,) = (await worker.claim(queue_name, 1, lease=30, token="t", now=T0)).jobs
+        await worker.complete(queue_name, [Completion(lease_of(taken), None)], T0)
+
+
+async def test_enqueue_joins_the_callers_transaction(
+    make: Factory, postgres_url: str, queue_name: str
+) -> None:
+    import asyncpg
+
+    backend, watcher = make(), make()
+    await backend.migrate()
+    await watcher.wait_for_jobs(queue_name, 0.1)  # connects its listener
+    conn = await asyncpg.connect(postgres_url)
+    try:
+        rolled_back = job(queue_name)
+        with pytest.raises(RuntimeError):
+            async with conn.transaction():
+                await backend.enqueue(queue_name, [rolled_back], T0, connection=conn)
+                raise RuntimeError("the caller's work failed")
+        assert await backend.get_job(queue_name, rolled_back.id) is None
+
+        committed = job(queue_name)
+        woke_at: list[float] = []
+
+        async def waiter() -> None:
+            await watcher.wait_for_jobs(queue_name, 10.0)
+            woke_at.append(time.monotonic())
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(waiter)
+            await anyio.sleep(0.2)
+            async with conn.transaction():
+                await backend.enqueue(queue_name, [committed], T0, connection=conn)
+                await anyio.sleep(0.3)
+                assert not woke_at  # nothing is visible, nor announced, before the commit
+                assert await backend.get_job(queue_name, committed.id) is None
+            committed_at = time.monotonic()
+        assert woke_at and woke_at[0] - committed_at < 1.0
+        stored = await backend.get_job(queue_name, committed.id)
+        assert stored is not None and stored.state is JobState.WAITING
+    finally:
+        await conn.close()
+    with pytest.raises(TypeError):
+        await backend.enqueue(queue_name, [job(queue_name)], T0, connection=object())
+
+
+async def test_notify_wakes_an_idle_worker_within_milliseconds(
+    make: Factory, queue_name: str
+) -> None:
+    producer, worker = make(), make()
+    await worker.wait_for_jobs(queue_name, 0.1)  # the first wait connects and returns
+    await producer.enqueue(queue_name, [job(queue_name)], T0)
+    await worker.wait_for_jobs(queue_name, 0.1)  # consumes the notification kept meanwhile
+    delays = []
+    for _ in range(3):
+        async with anyio.create_task_group() as tg:
+
+            async def wait() -> None:
+                started = time.monotonic()
+                await worker.wait_for_jobs(queue_name, 10.0)
+                delays.append(time.monotonic() - started)
+
+            tg.start_soon(wait)
+            await anyio.sleep(0.2)
+            sent = time.monotonic()
+            await producer.enqueue(queue_name, [job(queue_name)], T0)
+        assert delays[-1] < 5.0
+        assert time.monotonic() - sent < 0.5
+    assert all(0.15 < d < 0.7 for d in delays), delays
+
+
+async def test_the_backend_survives_terminated_connections(
+    make: Factory, postgres_url: str, queue_name: str
+) -> None:
+    import asyncpg
+
+    backend, producer = make(), make()
+    await backend.enqueue(queue_name, [job(queue_name)], T0)
+    await backend.wait_for_jobs(queue_name, 0.1)  # connects the listener
+
+    async def kill_all() -> int:
+        conn = await asyncpg.connect(postgres_url)
+        try:
+            return int(
+                await conn.fetchval(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                    " WHERE application_name = $1",
+                    make.application_name,  # type: ignore[attr-defined]
+                )
+            )
+        finally:
+            await conn.close()
+
+    async with anyio.create_task_group() as tg:
+        # a worker idle in wait_for_jobs returns (no exception) when its connection drops
+        tg.start_soon(backend.wait_for_jobs, queue_name, 10.0)
+        await anyio.sleep(0.2)
+        assert await kill_all() >= 2
+    with anyio.fail_after(5):
+        claimed = await backend.claim(queue_name, 5, lease=30, token="t", now=T0)
+    assert len(claimed.jobs) == 1
+    assert await kill_all() >= 1
+    assert await backend.complete(queue_name, [Completion(lease_of(claimed.jobs[0]), 1)], T0)
+    # the listener reconnects on the next wait and wakes on the next enqueue
+    await backend.wait_for_jobs(queue_name, 0.1)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(backend.wait_for_jobs, queue_name, 10.0)
+        await anyio.sleep(0.2)
+        started = time.monotonic()
+        await producer.enqueue(queue_name, [job(queue_name)], T0)
+    assert time.monotonic() - started < 2.0
+    counts = await backend.counts(queue_name)
+    assert (counts[JobState.COMPLETED], counts[JobState.WAITING]) == (1, 1)
+
+
+async def test_migrate_is_idempotent_and_versioned(
+    make: Factory, postgres_url: str, queue_name: str
+) -> None:
+    import asyncpg
+
+    backend = make()
+    await backend.migrate()
+    await backend.enqueue(queue_name, [job(queue_name, id="kept")], T0)
+    again = make()
+    await again.migrate()
+    await again.migrate()
+    assert await again.get_job(queue_name, "kept") is not None
+    conn = await asyncpg.connect(postgres_url)
+    try:
+        versions = await conn.fetch(f"SELECT version FROM {backend._schema}.asyncmq_schema_version")
+    finally:
+        await conn.close()
+    assert [r[0] for r in versions] == [1]
+
+
+async def test_from_url_and_identifiers() -> None:
+    built = from_url("postgresql://u@h:5432/db?schema=jobs&table_prefix=mq_&max_pool=3")
+    assert isinstance(built, PostgresBackend)
+    await built.aclose()
+    for bad in ("Jobs", "a-b", "x; DROP TABLE y", ""):
+        with pytest.raises(ValueError):
+            PostgresBackend("postgresql://h/db", schema=bad)
+    with pytest.raises(ValueError):
+        PostgresBackend("postgresql://h/db", table_prefix='q"')
+
+
+async def test_the_rate_limit_is_shared_through_the_database(
+    make: Factory, queue_name: str
+) -> None:
+    one, two = make(), make()
+    await one.enqueue(queue_name, [job(queue_name) for _ in range(10)], T0)
+    rate = RateLimit(3, 1.0)
+    got = []
+    for backend in (one, two, one, two):
+        claimed = await backend.claim(queue_name, 5, lease=30, token="t", now=T0, rate=rate)
+        got.append(len(claimed.jobs))
+    assert sum(got) == 3
+    later = await two.claim(queue_name, 5, lease=30, token="t", now=T0 + 1, rate=rate)
+    assert len(later.jobs) == 3
+
+
+async def test_counts_stay_right_through_compaction(make: Factory, queue_name: str) -> None:
+    backend = make()
+    await backend.enqueue(queue_name, [job(queue_name) for _ in range(1500)], T0)
+    claimed = (await backend.claim(queue_name, 40, lease=30, token="t", now=T0)).jobs
+    done = [Completion(lease_of(j), None) for j in claimed[:30]]
+    assert all(await backend.complete(queue_name, done, T0 + 1))
+    await backend.promote_due(queue_name, T0 + 2)  # compacts the counts log
+    counts = await backend.counts(queue_name)
+    assert (counts[JobState.WAITING], counts[JobState.ACTIVE]) == (1460, 10)
+    assert counts[JobState.COMPLETED] == 30
+    assert await backend.clean(queue_name, JobState.COMPLETED, keep_last=5) == 25
+    assert (await backend.counts(queue_name))[JobState.COMPLETED] == 5
+    assert await backend.obliterate(queue_name) == 1475
+    assert sum((await backend.counts(queue_name)).values()) == 0
