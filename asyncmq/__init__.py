@@ -23,8 +23,8 @@ __version__ = "0.1.0.dev0"
 
 __all__ = [
     "AsyncMQError",
-    "Backoff",
     "BackendUnavailableError",
+    "Backoff",
     "BaseBackend",
     "FlowProducer",
     "Job",

@@ -183,10 +183,12 @@ class Queue:
         (``task_id``, ``args``, ``kwargs``, ``delay``, ``priority``, ``depends_on``, ...).
         A job may depend on an earlier job of the same call."""
         now = self.clock()
-        built = []
+        built: list[Job] = []
         for spec in jobs:
             options = dict(spec)
-            task_id = options.pop("task_id", None) or options.pop("task")
+            task_id = options.pop("task_id", None) or options.pop("task", None)
+            if task_id is None:
+                raise ValueError(f"add_bulk() job {len(built)} has no 'task_id'")
             built.append(self._job(task_id, now=now, **options))
         if not built:
             return []
@@ -208,6 +210,9 @@ class Queue:
         process) keeps one schedule. ``options`` are job options as for ``add()``."""
         if (every is None) == (cron is None):
             raise ValueError("add_repeatable() takes exactly one of every= or cron=")
+        refused = sorted(set(options) - _REPEATABLE_JOB_FIELDS)
+        if refused:
+            raise TypeError(f"add_repeatable() does not take {', '.join(refused)}")
         if every is not None and every <= 0:
             raise ValueError("every must be > 0 seconds")
         if cron is not None and not croniter.is_valid(cron):
@@ -215,12 +220,7 @@ class Queue:
         now = self.clock()
         job = self._job(task_id, args, kwargs, now=now, **options)
         key = key or repeatable_key(job.task_id, every, cron, job.args, job.kwargs)
-        payload = {
-            k: v
-            for k, v in job.to_dict().items()
-            if k
-            in ("task_id", "args", "kwargs", "priority", "retries", "backoff", "ttl", "timeout")
-        }
+        payload = {k: v for k, v in job.to_dict().items() if k in _REPEATABLE_JOB_FIELDS}
         await self.backend.save_repeatable(
             Repeatable(key, self.name, payload, every=every, cron=cron, created_at=now)
         )

@@ -29,7 +29,7 @@ from asyncmq.backends.base import (
 from asyncmq.errors import SerializationError, UnknownTaskError
 from asyncmq.jobs import Job, JobError
 from asyncmq.ratelimit import RateLimit
-from asyncmq.serializers import dumps
+from asyncmq.serializers import check_value
 from asyncmq.tasks import JobContext, Task, _current, get_task
 
 log = logging.getLogger("asyncmq.worker")
@@ -117,8 +117,11 @@ class WorkerPool:
         self._stop_requested = anyio.Event()
         self._settle_done = anyio.Event()
         async with anyio.create_task_group() as tg:
-            jobs = await tg.start(self._shielded_core)
             try:
+                # Shielded: a cancel arriving mid-start would leave the core waiting, shielded,
+                # for a stop request that the finally below never got to send.
+                with anyio.CancelScope(shield=True):
+                    jobs = await tg.start(self._shielded_core)
                 await self._claim_loop(jobs)
             finally:
                 self._stop_requested.set()
@@ -250,9 +253,9 @@ class WorkerPool:
                 if limit.cancelled_caught:
                     error = JobError("JobTimeoutError", f"job exceeded its timeout of {timeout}s")
                 else:
-                    dumps(result)
+                    check_value(result, "the task's result")
             except SerializationError as exc:
-                error = JobError("SerializationError", f"the task's result {exc}")
+                error = JobError("SerializationError", str(exc))
             except Exception as exc:
                 error = JobError.from_exception(exc, traceback.format_exc())
         if running.stop_reason == "lost":
@@ -267,7 +270,7 @@ class WorkerPool:
         if job.can_retry():
             self.stats.retried += 1
             backoff = job.backoff or task.backoff
-            delay = backoff.delay(job.attempts) if backoff else 0.0
+            delay = backoff.delay(job.attempts - job.stalls) if backoff else 0.0
             return Retrial(lease, error, self.clock() + delay)
         self.stats.failed += 1
         return Failure(lease, error)
@@ -276,7 +279,7 @@ class WorkerPool:
         job = running.job
 
         async def report(progress: Any) -> None:
-            dumps(progress)
+            check_value(progress, "progress")
             await self.backend.update_progress(self.queue, running.lease, progress)
 
         token = _current.set(JobContext(job, report))

@@ -315,8 +315,9 @@ class BaseBackend(abc.ABC):
 
     @abc.abstractmethod
     async def save_repeatable(self, repeatable: Repeatable) -> None:
-        """Insert or replace the definition with this key (``created_at`` of an existing
-        one is kept so its schedule does not shift)."""
+        """Insert or replace the definition with this key. An existing one keeps its
+        ``created_at`` (so its schedule does not shift) and its ``paused`` flag (so an app
+        declaring its repeatables at start-up does not resume one an operator paused)."""
 
     @abc.abstractmethod
     async def list_repeatables(self, queue: str) -> list[Repeatable]: ...

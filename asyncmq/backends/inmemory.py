@@ -432,7 +432,8 @@ class InMemoryBackend(BaseBackend):
         q = self._q(repeatable.queue)
         old = q.repeatables.get(repeatable.key)
         if old is not None:
-            repeatable = Repeatable(**{**repeatable.to_dict(), "created_at": old.created_at})
+            kept = {"created_at": old.created_at, "paused": old.paused}
+            repeatable = Repeatable(**{**repeatable.to_dict(), **kept})
         q.repeatables[repeatable.key] = repeatable
 
     async def list_repeatables(self, queue: str) -> list[Repeatable]:

@@ -78,7 +78,8 @@ def _run(action: Action, args: argparse.Namespace) -> int:
 
 def _text(value: Any) -> str:
     if isinstance(value, list):
-        return "\n".join(_text(v) for v in value) or "(none)"
+        separator = "\n\n" if any(isinstance(v, dict) for v in value) else "\n"
+        return separator.join(_text(v) for v in value) or "(none)"
     if isinstance(value, dict):
         width = max((len(str(k)) for k in value), default=0)
         return "\n".join(f"{k!s:<{width}}  {_short(v)}" for k, v in value.items())

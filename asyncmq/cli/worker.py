@@ -83,6 +83,8 @@ def _child_command(args: argparse.Namespace) -> list[str]:
     command = [sys.executable, "-m", "asyncmq.cli"]
     if args.backend:
         command += ["--backend", args.backend]
+    if args.verbose:
+        command += ["--verbose"]
     command += ["worker", *args.queues, "-c", str(args.concurrency), "-p", "1"]
     command += ["--grace-period", str(args.grace_period)]
     if args.rate_limit is not None:
@@ -128,8 +130,11 @@ def _supervise(args: argparse.Namespace) -> int:
                     child.returncode,
                     delay,
                 )
-                time.sleep(delay)
-                children[index] = subprocess.Popen(command)
+                deadline = time.monotonic() + delay
+                while not stopping and time.monotonic() < deadline:
+                    time.sleep(0.1)
+                if not stopping:
+                    children[index] = subprocess.Popen(command)
     for child in children:
         if child.poll() is None:
             child.send_signal(signal.SIGTERM)

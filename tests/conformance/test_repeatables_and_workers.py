@@ -42,3 +42,12 @@ async def test_workers_are_listed_while_alive(backend: BaseBackend, queue_name: 
     assert await backend.list_workers(queue_name, seen_since=T0 + 5) == [new]
     await backend.remove_worker(queue_name, "w2")
     assert await backend.list_workers(queue_name, seen_since=T0 + 5) == []
+
+
+async def test_saving_again_keeps_the_pause(backend: BaseBackend, queue_name: str) -> None:
+    rep = Repeatable("k", queue_name, {"task_id": "t.a"}, every=5.0, created_at=T0)
+    await backend.save_repeatable(rep)
+    assert await backend.set_repeatable_paused(queue_name, "k", True)
+    await backend.save_repeatable(Repeatable("k", queue_name, {"task_id": "t.a"}, every=5.0))
+    (stored,) = await backend.list_repeatables(queue_name)
+    assert (stored.paused, stored.created_at) == (True, T0)

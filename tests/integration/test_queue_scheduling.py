@@ -70,6 +70,10 @@ async def test_add_repeatable_validates(backend: BaseBackend, queue_name: str) -
         await queue.add_repeatable(tasks.record, every=1, cron="* * * * *")
     with pytest.raises(ValueError, match="cron"):
         await queue.add_repeatable(tasks.record, cron="not a cron")
+    with pytest.raises(TypeError, match="delay"):
+        await queue.add_repeatable(tasks.record, every=1, delay=5)
+    with pytest.raises(ValueError, match="no 'task_id'"):
+        await queue.add_bulk([{"args": [1]}])
     key = await queue.add_repeatable(tasks.record, cron="*/5 * * * *", args=["x"])
     (rep,) = await queue.list_repeatables()
     assert (rep.key, rep.cron, rep.job["args"]) == (key, "*/5 * * * *", ["x"])

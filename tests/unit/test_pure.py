@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+import uuid
 from datetime import datetime, timezone
 
 import pytest
@@ -101,7 +102,10 @@ def test_codec_refuses_what_would_not_round_trip() -> None:
         dumps(datetime.now())
     with pytest.raises(TypeError, match="keyword argument 'x'"):
         check_arguments([], {"x": {1}})
-    check_arguments([1, "a"], {"b": [None]})
+    check_arguments([1, "a", (2, 3)], {"b": [None, {"c": 1.5}]})
+    for bad in (uuid.uuid4(), JobState.WAITING, math.nan, {1: "int key"}, [datetime.now()]):
+        with pytest.raises(SerializationError, match="positional argument 0"):
+            check_arguments([bad], {})
 
 
 def test_job_payload_round_trip() -> None:
