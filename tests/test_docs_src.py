@@ -32,6 +32,11 @@ def test_example_runs(example: str, tmp_path: Path) -> None:
         assert "welcome mail sent to user 3" in done.stdout
     if example == "progress_and_cancel":
         assert "state: cancelled" in done.stdout
+    if example == "testing_fake_clock":
+        assert "before the hour: 1 delayed" in done.stdout
+        assert "after the hour: reminded 7" in done.stdout
+    if example == "flow":
+        assert "published" in done.stdout
     if example == "demo":
         assert "completed" in done.stdout and "failed" in done.stdout
         assert "dependent job ran after the uploads" in done.stdout
