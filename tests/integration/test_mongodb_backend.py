@@ -249,3 +249,33 @@ async def test_the_scanner_repairs_what_a_crash_left_half_done(
     assert sorted(j.id for j in claimed.jobs) == ["child", "orphan"]
     assert await backend._jobs.count_documents({"deps_pending": True}) == 0
     assert await backend._jobs.count_documents({"admitting": True}) == 0
+
+
+@pytest.mark.parametrize(
+    ("finished_before", "keep_last", "limit"),
+    [(T0 + 3, 1, 1000), (T0 + 3, 5, 1000), (T0 + 2, None, 1), (None, 2, 3), (T0 + 5, 0, 2)],
+)
+async def test_clean_deletes_what_the_reference_deletes(
+    pair: tuple[MongoDBBackend, MongoDBBackend],
+    finished_before: float | None,
+    keep_last: int | None,
+    limit: int,
+) -> None:
+    mongo, _ = pair
+    reference = InMemoryBackend()
+    survivors = []
+    for backend in (mongo, reference):
+        await backend.enqueue("q", [_job("q", id=f"j{i}") for i in range(6)], T0)
+        for i in range(6):  # finished at T0 .. T0+5, so bounds fall exactly on a job
+            (active,) = (await backend.claim("q", 1, lease=30, token="t", now=T0)).jobs
+            await backend.complete("q", [Completion(Lease(active.id, "t"), None)], T0 + i)
+        deleted = await backend.clean(
+            "q",
+            JobState.COMPLETED,
+            finished_before=finished_before,
+            keep_last=keep_last,
+            limit=limit,
+        )
+        left = await backend.list_jobs("q", JobState.COMPLETED)
+        survivors.append((deleted, [j.id for j in left]))
+    assert survivors[0] == survivors[1]

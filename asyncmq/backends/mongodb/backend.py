@@ -347,11 +347,8 @@ class MongoDBBackend(BaseBackend):
 
     async def promote_due(self, queue: str, now: float) -> Promoted:
         await self._ready()
-        # "run_at < the next float after now" is "run_at <= now" on every server; it is
-        # written so because SecantusDB 0.7.0b3 drops the documents equal to the bound of
-        # an index range "$lte" on a key that is not the index's last (run_at, then seq).
         result = await self._jobs.update_many(
-            {"queue": queue, "state": d.DELAYED, "run_at": {"$lt": math.nextafter(now, math.inf)}},
+            {"queue": queue, "state": d.DELAYED, "run_at": d.at_most(now)},
             {"$set": {"state": d.WAITING, "seq": self._seq(now)}},
         )
         nxt = await self._jobs.find_one(
@@ -362,7 +359,7 @@ class MongoDBBackend(BaseBackend):
     async def requeue_expired(self, queue: str, now: float, *, max_stalls: int) -> int:
         """Also repairs dependents left half done by a crash (the scanner calls this often)."""
         await self._ready()
-        lost = {"queue": queue, "state": d.ACTIVE, "lease_until": {"$lte": now}}
+        lost = {"queue": queue, "state": d.ACTIVE, "lease_until": d.at_most(now)}
         failed = await self._jobs.update_many(
             {**lost, "stalls": {"$gte": max_stalls}},
             d.stalled_pipeline(now, max_stalls),
@@ -508,7 +505,7 @@ class MongoDBBackend(BaseBackend):
             recent = (
                 base
                 if finished_before is None
-                else {**base, "finished_at": {"$gte": finished_before}}
+                else {**base, "finished_at": d.at_least(finished_before)}
             )
             found = self._jobs.find(
                 recent, {"id": 1}, sort=d.FINISHED_ORDER, skip=keep_last, limit=limit

@@ -6,6 +6,7 @@ Each pipeline is built here, next to the fields it touches; user-given strings a
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from asyncmq import serializers
@@ -75,6 +76,18 @@ _FRESH = {
     "progress": None,
     "lease_token": None,
 }
+
+
+# Range bounds on indexed instants are written as strict bounds on the neighbouring float,
+# the same sets on every server, because SecantusDB 0.7.0b3 drops the documents equal to an
+# inclusive bound ("$lte" on an ascending key, "$gte" on a descending one) when the key is
+# not the index's last.
+def at_most(instant: float) -> Doc:
+    return {"$lt": math.nextafter(instant, math.inf)}
+
+
+def at_least(instant: float) -> Doc:
+    return {"$gt": math.nextafter(instant, -math.inf)}
 
 
 def encode(value: Any) -> bytes | None:
