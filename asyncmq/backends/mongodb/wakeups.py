@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from typing import Any
 
 import anyio
@@ -17,10 +18,13 @@ from pymongo.errors import OperationFailure, PyMongoError
 from asyncmq.backends.mongodb.documents import DELAYED, WAITING
 
 # Server answers meaning "change streams are not available here", not "try again":
-# 20 IllegalOperation, 115 CommandNotSupported, 40324 unknown pipeline stage,
-# 40573 "The $changeStream stage is only supported on replica sets".
-_UNSUPPORTED = frozenset({20, 115, 40324, 40573})
+# 13 Unauthorized (no changeStream privilege), 20 IllegalOperation, 115
+# CommandNotSupported, 40324 unknown pipeline stage, 40573 "The $changeStream stage is only
+# supported on replica sets".
+_UNSUPPORTED = frozenset({13, 20, 115, 40324, 40573})
 _RECONNECT_MAX = 5.0
+
+log = logging.getLogger("asyncmq.backends.mongodb")
 
 
 class Wakeups:
@@ -40,7 +44,9 @@ class Wakeups:
         self.unsupported: str | None = None
 
     async def wait(self, queue: str, timeout: float) -> None:
-        if self._task is None:
+        if self.unsupported is None and (self._task is None or self._task.done()):
+            if self._task is not None and not self._task.cancelled() and self._task.exception():
+                log.error("the change-stream watcher stopped", exc_info=self._task.exception())
             self._task = asyncio.get_running_loop().create_task(self._run())
         with anyio.move_on_after(min(timeout, 5.0)):
             await self._ready.wait()
@@ -107,6 +113,9 @@ class Wakeups:
             except OperationFailure as exc:
                 if exc.code in _UNSUPPORTED:
                     self.unsupported = f"change streams unavailable ({exc.code}): {exc}"
+                    log.warning(
+                        "%s; waiting polls every %ss", self.unsupported, self._poll_interval
+                    )
                     self._ready.set()
                     self._wake(None)
                     return
