@@ -4,13 +4,13 @@ hiredis, separate pools, and the Lua sources."""
 from __future__ import annotations
 
 from importlib import resources
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import hiredis
 from redis.asyncio import ConnectionPool, Redis, SSLConnection
 from redis.asyncio.cluster import RedisCluster
-from redis.asyncio.connection import Connection
+from redis.asyncio.connection import AbstractConnection, Connection
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff, NoBackoff
 
@@ -54,14 +54,26 @@ def connect(url: str, retries: int) -> AnyRedis:
     options: dict[str, Any] = {"socket_connect_timeout": 5.0, "socket_keepalive": True}
     scheme = urlsplit(url).scheme.lower()
     if scheme == "redis+cluster":
-        return RedisCluster.from_url("redis" + url[len(scheme) :], retry=retry, **options)
+        cluster = RedisCluster.from_url("redis" + url[len(scheme) :], retry=retry, **options)
+        # RedisCluster takes no connection class: set it where its nodes read it, the shared
+        # keyword arguments every node is built from, and the startup nodes built already.
+        packed = cast("type[Connection]", _packed(cluster.connection_kwargs["connection_class"]))
+        cluster.connection_kwargs["connection_class"] = packed
+        for node in cluster.nodes_manager.startup_nodes.values():
+            node.connection_class = packed
+        return cluster
     client = Redis.from_url(url, retry=retry, **options)
     pool = client.connection_pool
-    if pool.connection_class is Connection:
-        pool.connection_class = _PackedConnection
-    elif pool.connection_class is SSLConnection:
-        pool.connection_class = _PackedSSLConnection
+    pool.connection_class = _packed(pool.connection_class)
     return client
+
+
+def _packed(connection_class: type[AbstractConnection]) -> type[AbstractConnection]:
+    if connection_class is Connection:
+        return _PackedConnection
+    if connection_class is SSLConnection:
+        return _PackedSSLConnection
+    return connection_class
 
 
 def sibling(client: Redis, **options: Any) -> Redis:
