@@ -329,17 +329,13 @@ class SQLiteBackend(BaseBackend):
     async def promote_due(self, queue: str, now: float) -> Promoted:
         # The scanner and idle workers call this often; most calls find nothing due and then
         # answer from the reader without queueing for the write lock.
-        (next_run_at,) = await self._read(
-            lambda c: c.execute(_NEXT_RUN_AT, {"queue": queue}).fetchone()
-        )
+        (next_run_at,) = await self._read(lambda c: _first(c, _NEXT_RUN_AT, {"queue": queue}))
         if next_run_at is None or next_run_at > now:
             return Promoted(0, next_run_at)
         return await self._write(queue, lambda m: transitions.promote_due(m, now))
 
     async def requeue_expired(self, queue: str, now: float, *, max_stalls: int) -> int:
-        expired = await self._read(
-            lambda c: c.execute(_ANY_EXPIRED, {"queue": queue, "now": now}).fetchone()
-        )
+        expired = await self._read(lambda c: _first(c, _ANY_EXPIRED, {"queue": queue, "now": now}))
         if expired is None:
             return 0
         return await self._write(queue, lambda m: transitions.requeue_expired(m, now, max_stalls))
@@ -378,9 +374,7 @@ class SQLiteBackend(BaseBackend):
     # -- inspection and admin --------------------------------------------------------------
 
     async def get_job(self, queue: str, job_id: str) -> Job | None:
-        row = await self._read(
-            lambda c: c.execute(_GET_JOB, {"queue": queue, "id": job_id}).fetchone()
-        )
+        row = await self._read(lambda c: _first(c, _GET_JOB, {"queue": queue, "id": job_id}))
         return None if row is None else job_from_row(row)
 
     async def list_jobs(
@@ -416,7 +410,7 @@ class SQLiteBackend(BaseBackend):
         await self._write(queue, lambda m: transitions.set_paused(m, False))
 
     async def is_paused(self, queue: str) -> bool:
-        row = await self._read(lambda c: c.execute(_IS_PAUSED, {"queue": queue}).fetchone())
+        row = await self._read(lambda c: _first(c, _IS_PAUSED, {"queue": queue}))
         return row is not None and bool(row[0])
 
     async def cancel(self, queue: str, job_id: str, now: float) -> bool:
@@ -515,10 +509,17 @@ class SQLiteBackend(BaseBackend):
         return [WorkerInfo.from_dict(serializers.loads(info)) for (info,) in rows]
 
 
+def _first(conn: sqlite3.Connection, statement: str, params: dict[str, Any]) -> Any:
+    # fetchall, not fetchone: it steps the statement to its end, which ends the reader's
+    # snapshot at once instead of whenever the cursor happens to be collected.
+    rows = conn.execute(statement, params).fetchall()
+    return rows[0] if rows else None
+
+
 def _locked(exc: sqlite3.OperationalError) -> bool:
     return str(exc).startswith("database is locked")  # SQLITE_BUSY, on every Python version
 
 
 def _version(conn: sqlite3.Connection, queue: str) -> int:
-    row = conn.execute(_VERSION, {"queue": queue}).fetchone()
+    row = _first(conn, _VERSION, {"queue": queue})
     return 0 if row is None else int(row[0])
