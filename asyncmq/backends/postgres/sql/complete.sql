@@ -1,11 +1,13 @@
 -- complete: active + same token -> completed with its result. When a completed job has
 -- dependents the caller runs dependents.sql:release next.
 -- $1 queue text, $2 job ids text[], $3 tokens text[], $4 results (JSON or NULL) text[],
--- $5 now float8.
+-- $5 now float8, $6 synchronous_commit for this statement text ('on' or 'off', see
+-- PostgresBackend's synchronous_settles).
 -- Returns id, token, has_dependents of each job completed.
 UPDATE {schema}.{prefix}jobs AS j
 SET state = 'completed', result = i.result, finished_at = $5::float8,
     lease_token = NULL, lease_until = NULL
 FROM unnest($2::text[], $3::text[], $4::text[]) AS i(id, token, result)
 WHERE j.queue = $1::text AND j.id = ANY($2::text[]) AND j.id = i.id AND j.state = 'active' AND j.lease_token = i.token
+    AND set_config('synchronous_commit', $6::text, true) IS NOT NULL
 RETURNING i.id, i.token, j.has_dependents;

@@ -1,6 +1,7 @@
 -- retry: active + same token -> delayed (run_at > now) or waiting, error kept, lease cleared.
 -- $1 queue text, $2 job ids text[], $3 tokens text[], $4 errors (JSON) text[],
--- $5 run_at float8[], $6 now float8.
+-- $5 run_at float8[], $6 now float8, $7 synchronous_commit for this statement text ('on' or
+-- 'off').
 -- Returns id, token of each job moved; notifies the queue's listeners.
 WITH moved AS (
     UPDATE {schema}.{prefix}jobs AS j
@@ -9,6 +10,7 @@ WITH moved AS (
         seq = nextval('{schema}.{prefix}seq')
     FROM unnest($2::text[], $3::text[], $4::text[], $5::float8[]) AS i(id, token, error, run_at)
     WHERE j.queue = $1::text AND j.id = ANY($2::text[]) AND j.id = i.id AND j.state = 'active' AND j.lease_token = i.token
+        AND set_config('synchronous_commit', $7::text, true) IS NOT NULL
     RETURNING i.id, i.token
 ),
 notified AS (
