@@ -424,8 +424,8 @@ class RedisBackend(BaseBackend):
     async def _swap_repeatable(
         self, queue: str, key: str, new: Repeatable | None, paused: bool | None
     ) -> bool:
-        """Compare-and-set: store ``new`` keeping the stored ``created_at``, or (``new`` is
-        None) set ``paused`` on the stored one. False if there is nothing to pause."""
+        """Compare-and-set: store ``new`` keeping the stored ``created_at`` and ``paused``,
+        or (``new`` is None) set ``paused`` on the stored one. False if there is nothing to pause."""
         field = keys.pick(self._keys_of(queue), "repeatables")
         while True:
             raw = await self._redis.hget(field, key)
@@ -433,7 +433,7 @@ class RedisBackend(BaseBackend):
             if new is not None:
                 data = new.to_dict()
                 if old is not None:
-                    data["created_at"] = old.created_at
+                    data["created_at"], data["paused"] = old.created_at, old.paused
             elif old is None:
                 return False
             else:
