@@ -425,7 +425,7 @@ class RedisBackend(BaseBackend):
         self, queue: str, key: str, new: Repeatable | None, paused: bool | None
     ) -> bool:
         """Compare-and-set: store ``new`` keeping the stored ``created_at`` and ``paused``,
-        or (``new`` is None) set ``paused`` on the stored one. False if there is nothing to pause."""
+        or (``new`` is None) set ``paused`` on the stored one. False if nothing to pause."""
         field = keys.pick(self._keys_of(queue), "repeatables")
         while True:
             raw = await self._redis.hget(field, key)
