@@ -183,3 +183,18 @@ async def test_a_repeated_id_in_one_call_keeps_the_first(
     stored = await backend.get_job(queue_name, "a")
     assert stored is not None and stored.args == [1]
     assert (await backend.counts(queue_name))[JobState.WAITING] == 2
+
+
+async def test_scripts_come_back_after_a_script_flush(
+    pair: tuple[RedisBackend, RedisBackend], queue_name: str
+) -> None:
+    backend, _ = pair
+    await backend._redis.script_flush()
+    # two chunks with a dependency between them: the pipelined path
+    jobs = [_job(queue_name, id=f"c{i:05}") for i in range(1001)]
+    jobs.append(_job(queue_name, id="last", depends_on=["c00000"]))
+    await backend.enqueue(queue_name, jobs, T0)
+    await backend._redis.script_flush()
+    claimed = await backend.claim(queue_name, 1, lease=30, token="t", now=T0)
+    assert [j.id for j in claimed.jobs] == ["c00000"]
+    assert (await backend.counts(queue_name))[JobState.WAITING_CHILDREN] == 1
