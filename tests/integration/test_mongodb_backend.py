@@ -279,3 +279,19 @@ async def test_clean_deletes_what_the_reference_deletes(
         left = await backend.list_jobs("q", JobState.COMPLETED)
         survivors.append((deleted, [j.id for j in left]))
     assert survivors[0] == survivors[1]
+
+
+async def test_wake_ups_reach_only_the_queue_that_changed(
+    pair: tuple[MongoDBBackend, MongoDBBackend],
+) -> None:
+    waiter, producer = pair
+    await producer.enqueue("q", [_job("q", run_at=T0 + 5)], T0)
+    await waiter.wait_for_jobs("other", 0.01)  # opens the change stream
+    await anyio.sleep(0.3)
+    started = time.monotonic()
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(waiter.wait_for_jobs, "other", 1.5)
+        await anyio.sleep(0.2)
+        assert (await producer.promote_due("q", T0 + 10)).count == 1
+        await producer.enqueue("q", [_job("q")], T0)
+    assert time.monotonic() - started >= 1.4

@@ -86,6 +86,10 @@ class MongoDBBackend(BaseBackend):
         if self._owns_client:
             await self._client.close()
 
+    async def migrate(self) -> None:
+        """Create the indexes now; every other call does so on first use anyway."""
+        await self._ready()
+
     # -- plumbing ------------------------------------------------------------------------
 
     async def _ready(self) -> None:
@@ -545,11 +549,11 @@ class MongoDBBackend(BaseBackend):
     async def save_repeatable(self, repeatable: Repeatable) -> None:
         await self._ready()
         fields = repeatable.to_dict()
-        created_at = fields.pop("created_at")
+        kept = {name: fields.pop(name) for name in ("created_at", "paused")}
         fields["job"] = d.encode(fields["job"])
         await self._repeatables.update_one(
             {"queue": repeatable.queue, "key": repeatable.key},
-            {"$set": fields, "$setOnInsert": {"created_at": created_at}},
+            {"$set": fields, "$setOnInsert": kept},
             upsert=True,
         )
 

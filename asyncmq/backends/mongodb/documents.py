@@ -100,7 +100,9 @@ def decode(value: Any) -> Any:
 
 def to_doc(job: Job, queue: str, state: JobState, seq: int) -> Doc:
     """A fresh job's document; ``deps_left`` holds its unmet dependencies."""
-    doc = {**job.to_dict(), **_FRESH}
+    # The queue in _id puts it in every change event's documentKey, so an update wakes only
+    # the waiters of its own queue.
+    doc = {"_id": {"queue": queue, "id": job.id}, **job.to_dict(), **_FRESH}
     for name in _ENCODED:
         doc[name] = encode(doc[name])
     doc["queue"] = queue

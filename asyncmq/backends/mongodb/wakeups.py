@@ -84,8 +84,6 @@ class Wakeups:
                     "operationType": {"$in": ["insert", "replace"]},
                     "fullDocument.state": ready,
                 },
-                # An update event names only the document's _id, not its queue: every queue's
-                # waiters wake (allowed: spurious wake-ups), instead of a lookup per event.
                 {
                     "ns.coll": self._jobs,
                     "operationType": "update",
@@ -98,7 +96,7 @@ class Wakeups:
                 },
             ]
         }
-        keep = {"operationType": 1, "ns": 1, "documentKey": 1, "fullDocument.queue": 1}
+        keep = {"ns": 1, "documentKey": 1}
         return [{"$match": match}, {"$project": keep}]
 
     async def _run(self) -> None:
@@ -128,10 +126,10 @@ class Wakeups:
             backoff = min(backoff * 2, _RECONNECT_MAX)
 
     def _dispatch(self, change: dict[str, Any]) -> None:
-        collection = change.get("ns", {}).get("coll")
-        if collection == self._queues:
-            self._wake(str(change.get("documentKey", {}).get("_id")))
-        elif change.get("operationType") in ("insert", "replace"):
-            self._wake(str(change.get("fullDocument", {}).get("queue")))
+        key = change.get("documentKey", {}).get("_id")
+        if change.get("ns", {}).get("coll") == self._queues:
+            self._wake(str(key))
+        elif isinstance(key, dict) and "queue" in key:
+            self._wake(str(key["queue"]))
         else:
             self._wake(None)
