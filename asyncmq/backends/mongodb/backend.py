@@ -475,13 +475,19 @@ class MongoDBBackend(BaseBackend):
 
     async def remove(self, queue: str, job_id: str, now: float) -> bool:
         await self._ready()
-        doc = await self._jobs.find_one_and_delete(
-            {"queue": queue, "id": job_id}, projection={"has_dependents": 1}
-        )
+        where = {"queue": queue, "id": job_id}
+        # Dependents known now fail before the delete, so a crash in between leaves no job
+        # waiting on a dependency that is gone; the cascade after it catches dependents
+        # that registered in between (they saw the job still there).
+        before = await self._jobs.find_one(where, {"has_dependents": 1})
+        if before is None:
+            return False
+        if before.get("has_dependents"):
+            await self._deps.cascade(queue, job_id, "was removed", now)
+        doc = await self._jobs.find_one_and_delete(where, projection={"has_dependents": 1})
         if doc is None:
             return False
         if doc.get("has_dependents"):
-            # A crash right here leaves its dependents waiting: nothing is left to mark.
             await self._deps.cascade(queue, job_id, "was removed", now)
         return True
 
