@@ -276,3 +276,42 @@ async def test_counts_stay_right_through_compaction(make: Factory, queue_name: s
     assert (await backend.counts(queue_name))[JobState.COMPLETED] == 5
     assert await backend.obliterate(queue_name) == 1475
     assert sum((await backend.counts(queue_name)).values()) == 0
+
+
+async def test_a_large_enqueue_with_existing_ids_inserts_only_the_new(
+    make: Factory, queue_name: str
+) -> None:
+    backend = make()
+    first = [job(queue_name, id=f"j{i}") for i in range(1200)]
+    await backend.enqueue(queue_name, first, T0)  # COPY path
+    again = [job(queue_name, id=f"j{i}", args=["new"]) for i in range(600, 2400)]
+    ids = await backend.enqueue(queue_name, again, T0)  # COPY refused: falls back to insert
+    assert ids == [j.id for j in again]
+    assert (await backend.counts(queue_name))[JobState.WAITING] == 2400
+    kept = await backend.get_job(queue_name, "j700")
+    assert kept is not None and kept.args == []
+    listed = await backend.list_jobs(queue_name, JobState.WAITING, offset=1199, limit=2)
+    assert [j.id for j in listed] == ["j1199", "j1200"]
+
+
+async def test_the_scanner_resolves_edges_a_crash_left_behind(
+    make: Factory, queue_name: str
+) -> None:
+    backend = make()
+    parent, other = job(queue_name, id="parent"), job(queue_name, id="other")
+    child = job(queue_name, id="child", depends_on=["parent"])
+    orphan = job(queue_name, id="orphan", depends_on=["other"])
+    await backend.enqueue(queue_name, [parent, other, child, orphan], T0)
+    a, b = (await backend.claim(queue_name, 2, lease=30, token="t", now=T0)).jobs
+    # the settle statements alone, as if the process died before resolving dependents
+    await backend._fetch("complete", queue_name, [a.id], ["t"], [None], T0, "on")
+    await backend._fetch(
+        "fail", queue_name, [b.id], ["t"], ['{"type":"E","message":"x"}'], T0, "on"
+    )
+    assert (await backend.counts(queue_name))[JobState.WAITING_CHILDREN] == 2
+    await backend.promote_due(queue_name, T0 + 1)
+    released = await backend.get_job(queue_name, "child")
+    failed = await backend.get_job(queue_name, "orphan")
+    assert released is not None and released.state is JobState.WAITING
+    assert failed is not None and failed.state is JobState.FAILED
+    assert failed.error is not None and failed.error.message == "dependency other ended failed"

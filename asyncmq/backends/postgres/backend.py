@@ -44,8 +44,10 @@ T = TypeVar("T")
 
 # Rows one scanner, drain or obliterate statement touches, so no call holds locks for long.
 _BATCH = 1000
-# From this many jobs without dependencies, enqueue COPYs them (measured: about twice the
-# rate of INSERT ... SELECT FROM unnest, which writes one WAL record per row and index).
+# The sweep for dependency edges left behind by a crash reads every pending edge of the queue.
+_SWEEP_EVERY = 30.0
+# From this many jobs without dependencies, enqueue COPYs them (measured: 100k jobs in 0.7 s
+# against 2 s for INSERT ... SELECT FROM unnest, which also writes a WAL record per row).
 _COPY_FROM = 1000
 _URL_OPTIONS: dict[str, Callable[[str], Any]] = {
     "schema": str,
@@ -90,6 +92,7 @@ class PostgresBackend(BaseBackend):
         self._owns_pool = self._pool is None
         self._pool_sizes = (min_pool, max_pool)
         self._settle_commit = "on" if synchronous_settles else "off"
+        self._next_sweep: dict[str, float] = {}
         self._ready = False
         self._closed = False
         self._setup = anyio.Lock()
@@ -400,7 +403,11 @@ class PostgresBackend(BaseBackend):
                 return Promoted(count, row[1])
 
     async def _sweep(self, queue: str, now: float) -> None:
-        """Resolve dependency edges whose parent finished without its resolution running."""
+        """Resolve dependency edges whose parent finished without its resolution running
+        (a process died in between): at most every ``_SWEEP_EVERY`` seconds of ``now``."""
+        if now < self._next_sweep.get(queue, -math.inf):
+            return
+        self._next_sweep[queue] = now + _SWEEP_EVERY
         for parent, state in await self._fetch("dependents.unresolved", queue, _BATCH):
             if state is None:
                 await self._resolve(queue, [parent], "does not exist", now)
