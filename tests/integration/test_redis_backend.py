@@ -12,7 +12,7 @@ from importlib import resources
 
 import anyio
 import pytest
-from redis.asyncio import Redis
+from redis.asyncio import Redis, RedisCluster
 from redis.crc import key_slot
 
 from asyncmq.backends import from_url
@@ -161,12 +161,14 @@ async def test_built_from_a_url_or_a_client(redis_url: str, queue_name: str) -> 
     await built.aclose()
     with pytest.raises(ValueError, match="prefix"):
         RedisBackend(redis_url, prefix="a{b}")
-    if redis_url.startswith("redis+cluster"):
-        return
-    client = Redis.from_url(redis_url)
+    client: Redis | RedisCluster
+    if redis_url.startswith("redis+cluster://"):
+        client = RedisCluster.from_url("redis://" + redis_url[len("redis+cluster://") :])
+    else:
+        client = Redis.from_url(redis_url)
     async with RedisBackend(client, prefix=f"t{uuid.uuid4().hex[:12]}") as backend:
         await backend.enqueue(queue_name, [_job(queue_name, id="x")], T0)
-        assert (await backend.get_job(queue_name, "x")) is not None
+        assert (await backend.claim(queue_name, 1, lease=30, token="t", now=T0)).jobs
         await backend.obliterate(queue_name)
     assert await client.ping()  # the caller's client stays open
     await client.aclose()
