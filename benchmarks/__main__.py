@@ -12,12 +12,12 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from benchmarks import envs, report
 from benchmarks.catalog import TARGETS, Target
-from benchmarks.runner import ROOT, Options, TargetFailed, TargetRunner, make_shim
+from benchmarks.runner import DEFAULT_URLS, ROOT, Options, TargetFailed, TargetRunner, make_shim
 
-MONGODB_PORT = 27017
 BACKENDS_DIR = ROOT.parent / "asyncmq" / "backends"
 
 
@@ -63,6 +63,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
         default=20.0,
         help="seconds per repetition; slower targets get fewer jobs",
     )
+    run.add_argument(
+        "--extra-only", action="store_true", help="measure only --scaling and --history"
+    )
     run.add_argument("--skip-best", action="store_true", help="skip the best-settings run")
     run.add_argument("--out", type=Path, default=ROOT / "results" / "latest.json")
     table = sub.add_parser("table", help="print the markdown table of a results file")
@@ -70,7 +73,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     publish = sub.add_parser(
         "publish", help="copy a results file to benchmarks/latest.json and its table to README"
     )
-    publish.add_argument("path", type=Path, nargs="?", default=ROOT / "results" / "latest.json")
+    publish.add_argument(
+        "paths", type=Path, nargs="*", help="results files; later ones add figures to earlier"
+    )
     return parser.parse_args(argv)
 
 
@@ -88,24 +93,26 @@ def select(names: list[str]) -> list[Target]:
     return [TARGETS[n] for n in dict.fromkeys(chosen)]
 
 
-def unavailable(target: Target) -> str | None:
+def unavailable(target: Target, options: Options) -> str | None:
     """Why the target cannot run here, before trying it."""
     if target.env is None:
         if target.store == "sqlite" and (BACKENDS_DIR / "sqlite").exists():
             return None
         if not any((BACKENDS_DIR / f"{target.store}{s}").exists() for s in ("", ".py")):
             return f"skipped: asyncmq has no {target.store} backend in this checkout yet"
-        if target.store == "mongodb" and not _listening(MONGODB_PORT):
-            return f"skipped: no MongoDB server on 127.0.0.1:{MONGODB_PORT}"
+        url = urlsplit({**DEFAULT_URLS, **(options.urls or {})}["mongodb"])
+        where = (url.hostname or "127.0.0.1", url.port or 27017)
+        if target.store == "mongodb" and not _listening(where):
+            return f"skipped: no MongoDB server at {where[0]}:{where[1]} (--url mongodb=...)"
         return None
     status = envs.install(target.env)
     return None if status.get("ok") else status["error"]
 
 
-def _listening(port: int) -> bool:
+def _listening(address: tuple[str, int]) -> bool:
     with socket.socket() as sock:
         sock.settimeout(1.0)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
+        return sock.connect_ex(address) == 0
 
 
 def measure(target: Target, options: Options) -> dict[str, Any]:
@@ -119,7 +126,7 @@ def measure(target: Target, options: Options) -> dict[str, Any]:
         "notes": target.best.note or target.baseline.note,
         "status": "ok",
     }
-    reason = unavailable(target)
+    reason = unavailable(target, options)
     if reason:
         row["status"] = reason
         return row
@@ -145,6 +152,7 @@ def run(args: argparse.Namespace) -> None:
         history=args.history,
         skip_best=args.skip_best,
         budget=args.budget,
+        extra_only=args.extra_only,
         results=args.out.parent,
         urls=dict(item.split("=", 1) for item in args.url),
     )
@@ -178,7 +186,9 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "run":
         run(args)
     elif args.command == "publish":
-        report.publish(json.loads(args.path.read_text()), ROOT / "latest.json", ROOT / "README.md")
+        paths = args.paths or [ROOT / "results" / "latest.json"]
+        merged = report.merge([json.loads(path.read_text()) for path in paths])
+        report.publish(merged, ROOT / "latest.json", ROOT / "README.md")
     else:
         print(report.table(json.loads(args.path.read_text())))
 

@@ -84,6 +84,27 @@ def _extra(rows: list[dict[str, Any]]) -> list[str]:
     return out
 
 
+def merge(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The first run, with the figures of later runs (e.g. --extra-only) added per target."""
+    merged: dict[str, Any] = json.loads(json.dumps(runs[0]))
+    rows = {row["target"]: row for row in merged["targets"]}
+    for run in runs[1:]:
+        merged.setdefault("extra_runs", []).append(
+            {"started": run["started"], "options": run["options"]}
+        )
+        for row in run["targets"]:
+            if row["target"] not in rows:
+                merged["targets"].append(row)
+                rows[row["target"]] = row
+                continue
+            into = rows[row["target"]]
+            into.setdefault("figures", {}).update(
+                {k: v for k, v in row.get("figures", {}).items() if k != "jobs_per_figure"}
+            )
+            into.setdefault("errors", {}).update(row.get("errors", {}))
+    return merged
+
+
 def publish(results: dict[str, Any], json_path: Path, readme: Path) -> None:
     """Copy `results` to `json_path`; put its table between the README's result markers."""
     json_path.write_text(json.dumps(results, indent=2) + "\n")
@@ -91,4 +112,6 @@ def publish(results: dict[str, Any], json_path: Path, readme: Path) -> None:
     head, _, rest = text.partition(BEGIN)
     _, _, tail = rest.partition(END)
     when = f"Run started {results['started']}; options: `{json.dumps(results['options'])}`."
+    for extra in results.get("extra_runs", []):
+        when += f"\nScaling/history run {extra['started']}: `{json.dumps(extra['options'])}`."
     readme.write_text(f"{head}{BEGIN}\n{when}\n\n{table(results)}{END}{tail}")

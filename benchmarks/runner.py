@@ -42,6 +42,7 @@ class Options:
     scaling: tuple[int, ...] = ()
     history: tuple[int, ...] = ()
     skip_best: bool = False
+    extra_only: bool = False  # only the --scaling and --history figures
     budget: float = 20.0  # seconds a slow target may spend on one repetition
     results: Path = ROOT / "results"
     urls: dict[str, str] | None = None
@@ -191,12 +192,14 @@ class TargetRunner:
         figures: dict[str, Any] = {}
         errors: dict[str, str] = {}
         opts = self.options
-        steps: list[tuple[str, Callable[[], dict[str, Any]]]] = [
-            ("process", lambda: self.process(self.target.baseline, latency=True)),
-            ("add", self.add),
-            ("drain", self.drain),
-        ]
-        if not opts.skip_best:
+        steps: list[tuple[str, Callable[[], dict[str, Any]]]] = []
+        if not opts.extra_only:
+            steps += [
+                ("process", lambda: self.process(self.target.baseline, latency=True)),
+                ("add", self.add),
+                ("drain", self.drain),
+            ]
+        if not (opts.skip_best or opts.extra_only):
             steps.append(("best", lambda: _prefix("best_", self.process(self.target.best))))
         for procs in opts.scaling:
             settings = Settings(procs, self.target.baseline.concurrency)
