@@ -47,9 +47,13 @@ def start(workdir: Path) -> str:
     if cli is None or shutil.which("redis-server") is None:
         raise Unavailable("redis-server/redis-cli are not installed and no cluster URL is set")
     ports = [_free_node_port() for _ in range(3)]
-    for port in ports:
-        node = ["--cluster-enabled", "yes", "--cluster-config-file", f"nodes-{port}.conf"]
-        _started.append(spawn(workdir / str(port), port, *node))
+    try:
+        for port in ports:
+            node = ["--cluster-enabled", "yes", "--cluster-config-file", f"nodes-{port}.conf"]
+            _started.append(spawn(workdir / str(port), port, *node))
+    except Unavailable:
+        stop()  # the nodes that did start: the session will not call stop() for us
+        raise
     nodes = [f"127.0.0.1:{port}" for port in ports]
     created = subprocess.run(
         [cli, "--cluster", "create", *nodes, "--cluster-replicas", "0", "--cluster-yes"],
