@@ -100,6 +100,7 @@ class MongoDBBackend(BaseBackend):
                 return
             for collection, specs in (
                 (self._jobs, d.JOB_INDEXES),
+                (self._queues, d.QUEUE_INDEXES),
                 (self._repeatables, d.REPEATABLE_INDEXES),
                 (self._workers, d.WORKER_INDEXES),
             ):

@@ -56,6 +56,9 @@ JOB_INDEXES: list[Index] = [
         "repair: new jobs whose dependencies were not yet resolved",
     ),
 ]
+QUEUE_INDEXES: list[Index] = [
+    ([("paused", 1)], {"partialFilterExpression": {"paused": True}}, "list_queues: paused ones")
+]
 REPEATABLE_INDEXES: list[Index] = [
     ([("queue", 1), ("key", 1)], {"unique": True}, "save/list/remove repeatables")
 ]
