@@ -200,3 +200,15 @@ async def test_scripts_come_back_after_a_script_flush(
     claimed = await backend.claim(queue_name, 1, lease=30, token="t", now=T0)
     assert [j.id for j in claimed.jobs] == ["c00000"]
     assert (await backend.counts(queue_name))[JobState.WAITING_CHILDREN] == 1
+
+
+async def test_clean_takes_the_newest_of_the_doomed_first(
+    pair: tuple[RedisBackend, RedisBackend], queue_name: str
+) -> None:
+    backend, _ = pair
+    await backend.enqueue(queue_name, [_job(queue_name, id=f"j{i}") for i in range(3)], T0)
+    for i in range(3):
+        (active,) = (await backend.claim(queue_name, 1, lease=30, token="t", now=T0)).jobs
+        await backend.complete(queue_name, [Completion(Lease(active.id, "t"), None)], T0 + i)
+    assert await backend.clean(queue_name, JobState.COMPLETED, keep_last=0, limit=2) == 2
+    assert [j.id for j in await backend.list_jobs(queue_name, JobState.COMPLETED)] == ["j0"]

@@ -1,6 +1,7 @@
--- clean: delete up to `limit` jobs of a finished state, oldest first: those finished before
--- `finished_before` and those beyond the newest `keep_last`. Both are prefixes of the set
--- in finished_at order, so their union is the longer prefix.
+-- clean: delete up to `limit` jobs of a finished state: those finished before
+-- `finished_before` and those beyond the newest `keep_last`, the newest of them first (as
+-- the reference backend does). Both are prefixes of the set in finished_at order, so their
+-- union is the longer prefix, and the jobs deleted are its top `limit`.
 --
 -- KEYS: the queue's keys (see common.lua).
 -- ARGV: state, finished_before or '', keep_last or '', limit
@@ -16,10 +17,10 @@ end
 if before ~= '' then
   n = math.max(n, redis.call('ZCOUNT', set, '-inf', '(' .. before))
 end
-n = math.min(n, tonumber(ARGV[4]))
-if n <= 0 then return 0 end
-for _, id in ipairs(redis.call('ZRANGE', set, 0, n - 1)) do
+local take = math.min(n, tonumber(ARGV[4]))
+if take <= 0 then return 0 end
+for _, id in ipairs(redis.call('ZRANGE', set, n - take, n - 1)) do
   delete(id, K.job .. id, state)
   redis.call('DEL', K.dependents .. id)
 end
-return n
+return take
