@@ -295,3 +295,34 @@ async def test_wake_ups_reach_only_the_queue_that_changed(
         assert (await producer.promote_due("q", T0 + 10)).count == 1
         await producer.enqueue("q", [_job("q")], T0)
     assert time.monotonic() - started >= 1.4
+
+
+async def _claim_all(backend: BaseBackend, now: float, token: str) -> list[str]:
+    return [j.id for j in (await backend.claim("q", 20, lease=30, token=token, now=now)).jobs]
+
+
+async def test_claim_order_after_batched_moves_matches_the_reference(
+    pair: tuple[MongoDBBackend, MongoDBBackend],
+) -> None:
+    mongo, _ = pair
+    orders = []
+    for backend in (mongo, InMemoryBackend()):
+        # released together (ids out of order, some with a past run_at), promoted
+        # together (run_at out of id order), requeued together (started one by one)
+        batch = [_job("q", id="parent")]
+        batch += [
+            _job("q", id=f"c{i}", depends_on=["parent"], run_at=r)
+            for i, r in ((3, None), (1, T0 - 1), (2, None))
+        ]
+        batch += [_job("q", id=f"d{i}", run_at=T0 + r) for i, r in ((1, 3), (2, 1), (3, 2))]
+        await backend.enqueue("q", batch, T0)
+        (parent,) = (await backend.claim("q", 1, lease=30, token="p", now=T0)).jobs
+        await backend.complete("q", [Completion(Lease(parent.id, "p"), None)], T0)
+        await backend.promote_due("q", T0 + 5)
+        released_and_promoted = await _claim_all(backend, T0 + 5, "a")
+        await backend.enqueue("q", [_job("q", id=f"r{i}") for i in (2, 1, 3)], T0)
+        for i in range(3):
+            await backend.claim("q", 1, lease=1, token="s", now=T0 + 10 + i)
+        await backend.requeue_expired("q", T0 + 20, max_stalls=5)
+        orders.append((released_and_promoted, await _claim_all(backend, T0 + 20, "b")))
+    assert orders[0] == orders[1]

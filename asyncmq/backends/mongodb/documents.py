@@ -11,7 +11,7 @@ from typing import Any
 
 from asyncmq import serializers
 from asyncmq.backends.base import STALLED
-from asyncmq.jobs import Job, JobState
+from asyncmq.jobs import Job, JobError, JobState
 from asyncmq.ratelimit import RateLimit
 
 Doc = dict[str, Any]
@@ -25,9 +25,16 @@ ACTIVE = JobState.ACTIVE.value
 # keys with "$" or ".", non-string keys) round-trip exactly as in the other backends.
 _ENCODED = ("args", "kwargs", "result", "progress")
 
-# Claim order: priority, then the instant-derived sequence of entering ``waiting``; jobs
-# that entered in one batch (a promotion, a release) share ``seq`` and follow ``run_at``, id.
-WAITING_ORDER = [("priority", 1), ("seq", 1), ("run_at", 1), ("id", 1)]
+# Claim order: priority, then the instant-derived sequence of entering ``waiting``. Jobs
+# that entered in one write share ``seq``; ``rank`` orders them as the reference does: by
+# ``run_at`` when promoted, by ``started_at`` when requeued, else 0 (then by id).
+WAITING_ORDER = [("priority", 1), ("seq", 1), ("rank", 1), ("id", 1)]
+
+
+def claim_order(doc: Doc) -> tuple[Any, ...]:
+    return (doc["priority"], doc["seq"], doc["rank"], doc["id"])
+
+
 DELAYED_ORDER = [("run_at", 1), ("seq", 1)]
 FINISHED_ORDER = [("finished_at", -1), ("seq", 1)]
 
@@ -111,12 +118,18 @@ def to_doc(job: Job, queue: str, state: JobState, seq: int) -> Doc:
     doc["queue"] = queue
     doc["state"] = state.value
     doc["seq"] = seq
+    doc["rank"] = 0.0
     doc["expires_at"] = None if job.ttl is None else job.created_at + job.ttl
+    doc["expiry"] = None if job.ttl is None else expiry_error(job.ttl).to_dict()
     doc["has_dependents"] = False
     if state is JobState.WAITING_CHILDREN:
         doc["deps_left"] = list(dict.fromkeys(job.depends_on))
         doc["admitting"] = True
     return doc
+
+
+def expiry_error(ttl: float) -> JobError:
+    return JobError("JobExpiredError", f"not started within ttl={ttl}s")
 
 
 def from_doc(doc: Doc) -> Job:
@@ -156,6 +169,41 @@ def finish_pipeline(state: JobState, now: float, **fields: Any) -> list[Doc]:
     ]
 
 
+def claim_one_pipeline(now: float, lease: float, token: str) -> list[Doc]:
+    """Take one ``waiting`` job, or end it ``expired`` if its ttl passed before its start.
+
+    Either way the job leaves ``waiting`` in this one write; the caller looks at ``state``.
+    """
+    expired = {
+        "$and": [
+            {"$eq": ["$attempts", 0]},
+            {"$ne": [{"$ifNull": ["$expires_at", None]}, None]},
+            {"$lte": ["$expires_at", now]},
+        ]
+    }
+
+    def either(if_expired: Any, if_taken: Any) -> Doc:
+        return {"$cond": ["$expired", if_expired, if_taken]}
+
+    pending = {"$cond": ["$has_dependents", True, {"$ifNull": ["$deps_pending", "$$REMOVE"]}]}
+    return [
+        {"$set": {"expired": expired}},
+        {
+            "$set": {
+                "state": either(JobState.EXPIRED.value, ACTIVE),
+                "attempts": either("$attempts", {"$add": ["$attempts", 1]}),
+                "started_at": either("$started_at", now),
+                "lease_token": either(None, {"$literal": token}),
+                "lease_until": either(None, now + lease),
+                "finished_at": either(now, "$finished_at"),
+                "error": either("$expiry", "$error"),
+                "deps_pending": either(pending, {"$ifNull": ["$deps_pending", "$$REMOVE"]}),
+            }
+        },
+        {"$unset": "expired"},
+    ]
+
+
 def release_pipeline(dependency_id: str, now: float, seq: int) -> list[Doc]:
     """Drop one met dependency from ``deps_left``; the last one moves the job on.
 
@@ -176,6 +224,7 @@ def release_pipeline(dependency_id: str, now: float, seq: int) -> list[Doc]:
                     "$cond": [{"$gt": [{"$size": "$deps_left"}, 0]}, WAITING_CHILDREN, ready]
                 },
                 "seq": seq,
+                "rank": 0.0,
             }
         },
     ]
