@@ -138,7 +138,8 @@ class Moves:
         self, job_id: str, state: JobState, now: float, error: JobError | None = None
     ) -> None:
         err = None if error is None else encode(error.to_dict())
-        self.run(_MOVES["finish"], id=job_id, state=state.value, now=now, error=err)
+        seq = self.next_seq()
+        self.run(_MOVES["finish"], id=job_id, state=state.value, now=now, seq=seq, error=err)
         if state is JobState.COMPLETED:
             self.release_dependents(job_id, now)
         else:
@@ -171,7 +172,9 @@ class Moves:
                 stack.pop()
                 continue
             error = encode(dependency_error(parent_id, parent_what).to_dict())
-            failed = self.run(_MOVES["fail_dependent"], id=child_id, now=now, error=error)
+            failed = self.run(
+                _MOVES["fail_dependent"], id=child_id, now=now, seq=self.next_seq(), error=error
+            )
             if failed.rowcount:
                 self.run(_MOVES["drop_dependencies"], id=child_id)
                 stack.append((child_id, JobState.FAILED.value, self._take_dependents(child_id)))
@@ -226,7 +229,7 @@ def enqueue(m: Moves, jobs: Sequence[Job], data: Sequence[bytes], now: float) ->
         _insert_batch(m, batch)
         batch = []
         row["state"] = JobState.WAITING_CHILDREN.value
-        row["seq"] = 0
+        row["seq"] = m.next_seq()
         if m.conn.execute(_ENQUEUE["insert"], row).rowcount:
             m.admit(job.id, job.depends_on, now)
     _insert_batch(m, batch)
@@ -294,8 +297,13 @@ def claim(
 def _activate(m: Moves, rowids: list[int], *, lease: float, token: str, now: float) -> list[Job]:
     if not rowids:
         return []
-    params = {"rowids": serializers.dumps(rowids).decode(), "now": now, "token": token}
-    rows = m.conn.execute(_CLAIM["activate"], {**params, "until": now + lease}).fetchall()
+    seq = m.next_seq()
+    for _ in rowids[1:]:
+        m.next_seq()
+    params = {"rowids": serializers.dumps(rowids).decode(), "seq": seq, "token": token}
+    rows = m.conn.execute(
+        _CLAIM["activate"], {**params, "now": now, "until": now + lease}
+    ).fetchall()
     order = {rowid: index for index, rowid in enumerate(rowids)}
     rows.sort(key=lambda r: order[r[0]])
     jobs = []
@@ -322,7 +330,9 @@ def complete(
     out = []
     for item, result in zip(items, results, strict=True):
         lease = item.lease
-        done = m.run(_COMPLETE, id=lease.job_id, token=lease.token, result=result, now=now)
+        done = m.run(
+            _COMPLETE, id=lease.job_id, token=lease.token, result=result, now=now, seq=m.next_seq()
+        )
         if done.rowcount:
             m.release_dependents(lease.job_id, now)
         out.append(done.rowcount == 1)
@@ -352,7 +362,9 @@ def fail(m: Moves, items: Sequence[Failure], now: float) -> list[bool]:
     for item in items:
         lease = item.lease
         error = encode(item.error.to_dict())
-        done = m.run(_FAIL, id=lease.job_id, token=lease.token, error=error, now=now)
+        done = m.run(
+            _FAIL, id=lease.job_id, token=lease.token, error=error, now=now, seq=m.next_seq()
+        )
         if done.rowcount:
             m.cascade(lease.job_id, JobState.FAILED.value, now)
         out.append(done.rowcount == 1)
@@ -371,9 +383,8 @@ def promote_due(m: Moves, now: float) -> Promoted:
 
 def requeue_expired(m: Moves, now: float, max_stalls: int) -> int:
     stalled = m.run(_REQUEUE["stall"], now=now).fetchall()
-    # the order they became active, as the reference backend walks them
-    stalled.sort(key=lambda r: (r[2], r[3]))
-    for job_id, stalls, _, _ in stalled:
+    stalled.sort(key=lambda r: r[2])  # the order they became active, as the reference walks
+    for job_id, stalls, _ in stalled:
         if stalls > max_stalls:
             m.finish(job_id, JobState.FAILED, now, stalled_error(stalls, max_stalls))
         else:

@@ -14,12 +14,14 @@ WHERE queue = :queue AND state = 'waiting'
 ORDER BY priority, seq;
 
 -- name: activate
--- :rowids (JSON array), :now, :token, :until -> rows (rowid, then the job columns)
+-- :rowids (JSON array, claim order), :seq (the first of len(rowids) fresh numbers), :now,
+-- :token, :until -> rows (rowid, then the job columns). seq records the claim order.
 UPDATE jobs
 SET state = 'active', attempts = attempts + 1, started_at = :now,
-    lease_token = :token, lease_until = :until
-WHERE rowid IN (SELECT value FROM json_each(:rowids))
-RETURNING rowid, queue, id, state, priority, run_at, created_at, ttl, attempts, stalls,
+    lease_token = :token, lease_until = :until, seq = :seq + taken.key
+FROM json_each(:rowids) AS taken
+WHERE jobs.rowid = taken.value
+RETURNING jobs.rowid, queue, id, state, priority, run_at, created_at, ttl, attempts, stalls,
     started_at, finished_at, lease_token, lease_until, data, result, error, progress;
 
 -- name: save_bucket

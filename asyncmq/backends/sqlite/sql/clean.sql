@@ -7,7 +7,7 @@
 DELETE FROM jobs WHERE rowid IN (
     SELECT rowid FROM (
         SELECT rowid, coalesce(finished_at, 0.0) AS finished,
-            row_number() OVER (ORDER BY coalesce(finished_at, 0.0) DESC, rowid) - 1 AS newer
+            row_number() OVER (ORDER BY coalesce(finished_at, 0.0) DESC, seq) - 1 AS newer
         FROM jobs
         WHERE queue = :queue AND state = :state
             AND state IN ('completed', 'failed', 'expired', 'cancelled')

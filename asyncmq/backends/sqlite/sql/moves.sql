@@ -18,9 +18,9 @@ ON CONFLICT (name) DO UPDATE SET
     next_seq = max(next_seq, excluded.next_seq);
 
 -- name: finish
--- :queue, :id, :state, :now, :error (JSON or NULL to keep the stored one) -> nothing
+-- :queue, :id, :state, :now, :seq, :error (JSON or NULL to keep the stored one) -> nothing
 UPDATE jobs
-SET state = :state, finished_at = :now, lease_token = NULL, lease_until = NULL,
+SET state = :state, finished_at = :now, seq = :seq, lease_token = NULL, lease_until = NULL,
     error = coalesce(:error, error)
 WHERE queue = :queue AND id = :id;
 
@@ -48,7 +48,8 @@ SELECT 1 FROM dependencies WHERE queue = :queue AND job_id = :id LIMIT 1;
 DELETE FROM dependencies WHERE queue = :queue AND job_id = :id;
 
 -- name: fail_dependent
--- :queue, :id, :now, :error -> nothing; changes a row only if :id is waiting-children
+-- :queue, :id, :now, :seq, :error -> nothing; changes a row only if :id is waiting-children
 UPDATE jobs
-SET state = 'failed', error = :error, finished_at = :now, lease_token = NULL, lease_until = NULL
+SET state = 'failed', error = :error, finished_at = :now, seq = :seq,
+    lease_token = NULL, lease_until = NULL
 WHERE queue = :queue AND id = :id AND state = 'waiting-children';

@@ -2,10 +2,10 @@
 -- (or fail as stalled, decided by the caller from the returned stall count).
 
 -- name: stall
--- :queue, :now -> rows (id, stalls, started_at, seq) of the jobs whose lease ran out
+-- :queue, :now -> rows (id, stalls, seq) of the jobs whose lease ran out
 UPDATE jobs SET stalls = stalls + 1
 WHERE queue = :queue AND state = 'active' AND lease_until <= :now
-RETURNING id, stalls, started_at, seq;
+RETURNING id, stalls, seq;
 
 -- name: requeue
 -- :queue, :id, :seq -> nothing

@@ -13,7 +13,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     id          TEXT    NOT NULL,
     state       TEXT    NOT NULL,
     priority    INTEGER NOT NULL,
-    seq         INTEGER NOT NULL,  -- order of entering waiting or delayed (FIFO within a priority)
+    seq         INTEGER NOT NULL,  -- order of entering the current state (FIFO within a priority)
     run_at      REAL,
     created_at  REAL    NOT NULL,
     ttl         REAL,
@@ -35,7 +35,7 @@ CREATE TABLE IF NOT EXISTS jobs (
 CREATE INDEX IF NOT EXISTS jobs_waiting ON jobs (queue, priority, seq) WHERE state = 'waiting';
 CREATE INDEX IF NOT EXISTS jobs_delayed ON jobs (queue, run_at, seq) WHERE state = 'delayed';
 CREATE INDEX IF NOT EXISTS jobs_active ON jobs (queue, lease_until) WHERE state = 'active';
-CREATE INDEX IF NOT EXISTS jobs_finished ON jobs (queue, state, finished_at)
+CREATE INDEX IF NOT EXISTS jobs_finished ON jobs (queue, state, finished_at DESC, seq)
     WHERE state IN ('completed', 'failed', 'expired', 'cancelled');
 
 -- Unmet dependencies only: an edge is deleted when its dependency completes, and a job has
