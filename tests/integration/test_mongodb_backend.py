@@ -183,6 +183,8 @@ async def test_transitions_use_indexes(pair: tuple[MongoDBBackend, MongoDBBacken
         jobs.find({"queue": "q", "state": "completed", "finished_at": {"$lt": T0}}),
         jobs.find({"queue": "q", "state": "completed"}, sort=documents.FINISHED_ORDER, skip=3),
         jobs.find({"queue": "q", "state": "waiting-children", "deps_left": "x"}),
+        jobs.find({"queue": "q", "deps_pending": True}),
+        jobs.find({"queue": "q", "admitting": True}),
     ]
     for query in queries:
         plan = str((await query.explain())["queryPlanner"]["winningPlan"])

@@ -165,6 +165,8 @@ class Dependencies:
     async def repair(self, queue: str, now: float) -> None:
         """Finish what a crashed process left between two writes: dependents of a finished
         job not yet released or failed, and new dependents not yet admitted."""
+        # Two reads, one per partial index: SecantusDB 0.7.0b3 answers an "$or" of the two
+        # with a collection scan where MongoDB would union both index scans.
         found = self._jobs.find({"queue": queue, "deps_pending": True}, {"id": 1, "state": 1})
         by_state: dict[JobState, list[str]] = {}
         async for doc in found:
