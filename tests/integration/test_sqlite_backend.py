@@ -94,6 +94,18 @@ async def test_enqueue_joins_the_callers_transaction(tmp_path: Path) -> None:
             other.close()
 
 
+async def test_joining_a_transaction_needs_the_schema_first(tmp_path: Path) -> None:
+    path = tmp_path / "bare.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("BEGIN")
+        async with SQLiteBackend(path) as backend:
+            with pytest.raises(RuntimeError, match="migrate"):
+                await backend.enqueue("q", [job("q")], T0, connection=conn)
+    finally:
+        conn.close()
+
+
 async def test_another_instance_wakes_a_waiter_by_polling(tmp_path: Path) -> None:
     path = tmp_path / "shared.db"
     woke_after: list[float] = []

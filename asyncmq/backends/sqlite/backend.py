@@ -276,6 +276,12 @@ class SQLiteBackend(BaseBackend):
             raise TypeError(f"connection= takes a sqlite3.Connection, not {type(conn).__name__}")
         if not conn.in_transaction:
             raise ValueError("connection= must be inside an open transaction on that connection")
+        if self._writer is None and not conn.execute(_CONNECTION["user_version"]).fetchall()[0][0]:
+            # Creating it now would wait on the write lock the caller's transaction holds.
+            raise RuntimeError(
+                f"{self.path} has no asyncmq schema yet: run `await backend.migrate()` (or "
+                "`asyncmq db migrate`) before enqueueing inside your own transaction"
+            )
         await self._ready()
         if self._enqueue_on(conn, queue, jobs, data, now):
             self._wake(queue)
