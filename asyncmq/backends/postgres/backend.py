@@ -1,5 +1,6 @@
-"""PostgresBackend: the backend contract on asyncpg, each transition one statement (or one
-transaction when finishing a job must resolve its dependents) from ``sql/<verb>.sql``."""
+"""PostgresBackend: the backend contract on asyncpg, each transition one statement from
+``sql/<verb>.sql`` (an enqueue with dependencies, cancel, remove and requeue_expired one
+transaction), followed by dependents.sql when it finished a job that has dependents."""
 
 from __future__ import annotations
 
@@ -21,8 +22,8 @@ from asyncmq.backends.base import (
     Repeatable,
     Retrial,
     WorkerInfo,
-    dependency_error,
 )
+from asyncmq.backends.postgres.admission import resolved_arrays
 from asyncmq.backends.postgres.errors import TRANSIENT
 from asyncmq.backends.postgres.listener import Listener
 from asyncmq.backends.postgres.rows import (
@@ -122,7 +123,11 @@ class PostgresBackend(BaseBackend):
                 raise RuntimeError("PostgresBackend is closed")
             if self._pool is None:
                 low, high = self._pool_sizes
-                self._pool = await asyncpg.create_pool(self._dsn, min_size=low, max_size=high)
+                try:
+                    self._pool = await asyncpg.create_pool(self._dsn, min_size=low, max_size=high)
+                except TRANSIENT:  # a server that is starting, or a connection reset
+                    await anyio.sleep(0.1)
+                    self._pool = await asyncpg.create_pool(self._dsn, min_size=low, max_size=high)
             if not self._ready:
                 await self._migrate(self._pool)
                 self._ready = True
@@ -141,7 +146,7 @@ class PostgresBackend(BaseBackend):
             if await conn.fetchval(sql["migrate.version_table_exists"]):
                 version = await conn.fetchval(sql["migrate.current_version"])
             if version < 1:
-                await conn.execute(sql.schema)
+                await conn.execute(sql.schema_sql)
             for number, script in sql.migrations:
                 if number > version:
                     await conn.execute(script)
@@ -248,47 +253,14 @@ class PostgresBackend(BaseBackend):
     async def _enqueue_dependent(
         self, conn: Any, queue: str, jobs: Sequence[Job], now: float
     ) -> None:
-        """Resolve each new job's state against the locked rows of its dependencies (and the
-        earlier jobs of the batch), as the in-memory backend's ``_admit`` does."""
+        """Lock the rows the batch depends on, then insert each new job in the state they
+        decide (see admission.py)."""
         dep_ids = list({d: None for j in jobs for d in j.depends_on})
         lookup = list({**{j.id: None for j in jobs}, **dict.fromkeys(dep_ids)})
         rows = await conn.fetch(self._sql["enqueue.lock_dependencies"], queue, lookup, dep_ids)
         known: dict[str, str] = {r[0]: r[1] for r in rows}
-        new: list[Job] = []
-        states: list[str] = []
-        pending: list[int] = []
-        errors: list[str | None] = []
-        ended: list[float | None] = []
-        children: list[str] = []
-        parents: list[str] = []
-        for job in jobs:
-            if job.id in known:
-                continue
-            known[job.id] = JobState.WAITING.value  # as stored before its dependencies are read
-            state, unmet, error = _admit(job, known, now)
-            known[job.id] = state.value
-            new.append(job)
-            states.append(state.value)
-            pending.append(len(unmet))
-            errors.append(None if error is None else error_json(error))
-            ended.append(None if error is None else now)
-            children += [job.id] * len(unmet)
-            parents += unmet
-        in_batch = set(parents)
-        has_dependents = [j.id in in_batch for j in new]
-        await conn.fetchrow(
-            self._sql["enqueue.insert_resolved"],
-            queue,
-            *job_arrays(new),
-            [dumps(j.depends_on).decode() for j in new],
-            states,
-            pending,
-            errors,
-            ended,
-            has_dependents,
-            children,
-            parents,
-        )
+        arrays = resolved_arrays(jobs, known, now)
+        await conn.fetchrow(self._sql["enqueue.insert_resolved"], queue, *arrays)
 
     async def claim(
         self,
@@ -569,25 +541,6 @@ class PostgresBackend(BaseBackend):
     async def list_workers(self, queue: str, *, seen_since: float) -> list[WorkerInfo]:
         rows = await self._fetch("workers.list", queue, seen_since)
         return [worker_from_json(r[0]) for r in rows]
-
-
-def _admit(job: Job, known: dict[str, str], now: float) -> tuple[JobState, list[str], Any]:
-    """The state a new job lands in given its dependencies' states, its unmet dependencies
-    and, when it fails at once, the error (the in-memory backend's ``_admit``)."""
-    unmet: dict[str, None] = {}
-    for dep_id in job.depends_on:
-        state = known.get(dep_id)
-        if state is None:
-            return JobState.FAILED, [], dependency_error(dep_id, "does not exist")
-        if state in FINISHED_STATES and state != JobState.COMPLETED:
-            return JobState.FAILED, [], dependency_error(dep_id, state)
-        if state != JobState.COMPLETED:
-            unmet[dep_id] = None
-    if unmet:
-        return JobState.WAITING_CHILDREN, list(unmet), None
-    if job.run_at is not None and job.run_at > now:
-        return JobState.DELAYED, [], None
-    return JobState.WAITING, [], None
 
 
 def _matched(leases: Sequence[Lease], rows: list[Any]) -> list[bool]:

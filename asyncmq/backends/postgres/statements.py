@@ -27,7 +27,7 @@ class Statements:
 
     channel: str
     by_name: dict[str, str]
-    schema: str
+    schema_sql: str
     migrations: list[tuple[int, str]]
 
     def __getitem__(self, name: str) -> str:
