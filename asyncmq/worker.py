@@ -101,6 +101,8 @@ class WorkerPool:
         self._settle_done: anyio.Event
         self._settled = 0  # settle batches that may have made work (bumped by the settler)
         self._send: MemoryObjectSendStream[Settle]
+        self._to_slots: MemoryObjectSendStream[_Running]
+        self._from_claims: MemoryObjectReceiveStream[_Running]
         self._receive: MemoryObjectReceiveStream[Settle]
         self._started_at = 0.0
 
@@ -112,6 +114,7 @@ class WorkerPool:
         """Serve until cancelled; see the class docstring for how it stops."""
         self._started_at = self.clock()
         self._send, self._receive = anyio.create_memory_object_stream[Settle](math.inf)
+        self._to_slots, self._from_claims = anyio.create_memory_object_stream[_Running](math.inf)
         self._slot_freed = anyio.Event()
         self._job_done = anyio.Event()
         self._stop_requested = anyio.Event()
@@ -121,14 +124,14 @@ class WorkerPool:
                 # Shielded: a cancel arriving mid-start would leave the core waiting, shielded,
                 # for a stop request that the finally below never got to send.
                 with anyio.CancelScope(shield=True):
-                    jobs = await tg.start(self._shielded_core)
-                await self._claim_loop(jobs)
+                    await tg.start(self._shielded_core)
+                await self._claim_loop()
             finally:
                 self._stop_requested.set()
 
     # -- claiming ------------------------------------------------------------------------
 
-    async def _claim_loop(self, jobs: anyio.abc.TaskGroup) -> None:
+    async def _claim_loop(self) -> None:
         backoff = _Backoff()
         while True:
             free = self.concurrency - len(self._running)
@@ -152,7 +155,7 @@ class WorkerPool:
                 continue
             backoff.reset()
             for job in claimed.jobs:
-                self._start(jobs, job)
+                self._start(job)
             if claimed.throttled_until is not None:
                 pause = claimed.throttled_until - self.clock()
                 await anyio.sleep(min(max(pause, 0.001), 1.0))
@@ -191,15 +194,15 @@ class WorkerPool:
             await anyio.sleep(min(timeout, 1.0))
         scope.cancel()
 
-    def _start(self, jobs: anyio.abc.TaskGroup, job: Job) -> None:
+    def _start(self, job: Job) -> None:
         assert job.lease_token is not None
         running = _Running(job, Lease(job.id, job.lease_token))
         self._running[job.id] = running
-        jobs.start_soon(self._execute, running, name=f"asyncmq job {job.id}")
+        self._to_slots.send_nowait(running)
 
     # -- the shielded part: jobs, heartbeats, settles -----------------------------------
 
-    async def _shielded_core(self, *, task_status: TaskStatus[anyio.abc.TaskGroup]) -> None:
+    async def _shielded_core(self, *, task_status: TaskStatus[None]) -> None:
         # Shielded so that cancelling run() does not cancel running jobs or the settles
         # and lease extensions they still need; _drain ends it once the jobs are done.
         with anyio.CancelScope(shield=True):
@@ -207,9 +210,13 @@ class WorkerPool:
             async with anyio.create_task_group() as services:
                 services.start_soon(self._heartbeat_loop, heartbeat)
                 services.start_soon(self._settle_loop)
-                async with anyio.create_task_group() as jobs:
-                    task_status.started(jobs)
+                # One long-lived task per slot: cheaper than a task per job.
+                async with anyio.create_task_group() as slots:
+                    for _ in range(self.concurrency):
+                        slots.start_soon(self._slot)
+                    task_status.started()
                     await self._drain()
+                self._from_claims.close()
                 # The settle loop ends once it has sent what is queued.
                 self._settles_deadline = self.clock() + 10.0
                 await self._send.aclose()
@@ -219,6 +226,7 @@ class WorkerPool:
 
     async def _drain(self) -> None:
         await self._stop_requested.wait()
+        self._to_slots.close()
         with anyio.move_on_after(self.grace_period):
             while self._running:
                 self._job_done = anyio.Event()
@@ -226,16 +234,22 @@ class WorkerPool:
         for running in list(self._running.values()):
             running.stop("shutdown")
 
-    async def _execute(self, running: _Running) -> None:
-        job = running.job
-        try:
-            outcome = await self._outcome(running)
-        finally:
-            self._running.pop(job.id, None)
-            self._slot_freed.set()
-            self._job_done.set()
-        if outcome is not None:
-            self._send.send_nowait(outcome)
+    async def _slot(self) -> None:
+        async for running in self._from_claims:
+            outcome: Settle | None
+            try:
+                if self._stop_requested.is_set():
+                    # Claimed but not started before the stop: hand it straight back.
+                    error = JobError("WorkerShutdown", "handed back on shutdown")
+                    outcome = Retrial(running.lease, error, self.clock())
+                else:
+                    outcome = await self._outcome(running)
+            finally:
+                self._running.pop(running.job.id, None)
+                self._slot_freed.set()
+                self._job_done.set()
+            if outcome is not None:
+                self._send.send_nowait(outcome)
 
     async def _outcome(self, running: _Running) -> Settle | None:
         job, lease = running.job, running.lease
@@ -246,18 +260,20 @@ class WorkerPool:
         timeout = job.timeout if job.timeout is not None else task.timeout
         error: JobError | None = None
         result: Any = None
-        with running.scope:
+        # One scope per job serves both the soft timeout (its deadline) and stop() (cancel).
+        scope = running.scope
+        if timeout is not None:
+            scope.deadline = anyio.current_time() + timeout
+        with scope:
             try:
-                with anyio.move_on_after(math.inf if timeout is None else timeout) as limit:
-                    result = await self._call(task, running)
-                if limit.cancelled_caught:
-                    error = JobError("JobTimeoutError", f"job exceeded its timeout of {timeout}s")
-                else:
-                    check_value(result, "the task's result")
+                result = await self._call(task, running)
+                check_value(result, "the task's result")
             except SerializationError as exc:
                 error = JobError("SerializationError", str(exc))
             except Exception as exc:
                 error = JobError.from_exception(exc, traceback.format_exc())
+        if scope.cancelled_caught and running.stop_reason is None:
+            error = JobError("JobTimeoutError", f"job exceeded its timeout of {timeout}s")
         if running.stop_reason == "lost":
             log.warning("job %s lost its lease (cancelled or requeued); not settling", job.id)
             return None

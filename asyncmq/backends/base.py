@@ -203,6 +203,8 @@ class BaseBackend(abc.ABC):
         (``created_at + ttl <= now``) ends ``expired`` instead (dependents cascade) and does
         not count towards ``limit``. Taken jobs become ``active`` with ``attempts + 1``,
         ``started_at = now``, ``lease_token = token`` and ``lease_until = now + lease``.
+        ``token`` is unique per call: a backend may use it to replay a claim whose reply
+        was lost to a dropped connection.
         """
 
     @abc.abstractmethod
