@@ -315,3 +315,41 @@ async def test_the_scanner_resolves_edges_a_crash_left_behind(
     assert released is not None and released.state is JobState.WAITING
     assert failed is not None and failed.state is JobState.FAILED
     assert failed.error is not None and failed.error.message == "dependency other ended failed"
+
+
+async def test_claimers_on_separate_connections_never_share_a_job(
+    make: Factory, queue_name: str
+) -> None:
+    backends = [make() for _ in range(4)]
+    await backends[0].enqueue(queue_name, [job(queue_name) for _ in range(300)], T0)
+    seen: list[str] = []
+
+    async def claimer(backend: PostgresBackend, n: int) -> None:
+        while got := (await backend.claim(queue_name, 7, lease=30, token=f"w{n}", now=T0)).jobs:
+            seen.extend(j.id for j in got)
+
+    async with anyio.create_task_group() as tg:
+        for n, backend in enumerate(backends * 2):
+            tg.start_soon(claimer, backend, n)
+    assert len(seen) == len(set(seen)) == 300
+
+
+async def test_first_rate_limited_claims_share_one_bucket(make: Factory) -> None:
+    backends = [make() for _ in range(4)]
+    queues = [f"q-{uuid.uuid4().hex[:12]}" for _ in range(4)]
+    for name in queues:
+        await backends[0].enqueue(name, [job(name) for _ in range(40)], T0)
+    for backend in backends:
+        await backend.get_job(queues[0], "warm-up")  # pools open, so the claims overlap
+    rate = RateLimit(4, 1.0)
+    got: dict[str, int] = dict.fromkeys(queues, 0)
+
+    async def claim(backend: PostgresBackend, name: str) -> None:
+        claimed = await backend.claim(name, 4, lease=30, token="t", now=T0, rate=rate)
+        got[name] += len(claimed.jobs)
+
+    async with anyio.create_task_group() as tg:
+        for name in queues:
+            for backend in backends * 2:
+                tg.start_soon(claim, backend, name)
+    assert set(got.values()) == {4}, got

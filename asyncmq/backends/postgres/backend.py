@@ -94,6 +94,7 @@ class PostgresBackend(BaseBackend):
         self._pool_sizes = (min_pool, max_pool)
         self._settle_commit = "on" if synchronous_settles else "off"
         self._next_sweep: dict[str, float] = {}
+        self._buckets: set[str] = set()  # queues whose rate-limit row is known to exist
         self._ready = False
         self._closed = False
         self._setup = anyio.Lock()
@@ -276,6 +277,9 @@ class PostgresBackend(BaseBackend):
         throttled: float | None = None
         limit_arg = None if rate is None else rate.limit
         interval_arg = 1.0 if rate is None else rate.interval
+        if rate is not None and queue not in self._buckets:
+            await self._fetch("rate_limit", queue, rate.limit, rate.interval, now)
+            self._buckets.add(queue)
         # Jobs that expired on the way do not count towards the limit: claim again for the
         # rest while a claim expired some and came back short.
         while len(taken) < limit:
@@ -490,6 +494,7 @@ class PostgresBackend(BaseBackend):
     async def obliterate(self, queue: str) -> int:
         deleted = await self._delete_batches("obliterate.jobs", queue)
         await self._fetch("obliterate.rest", queue)
+        self._buckets.discard(queue)
         return deleted
 
     async def _delete_batches(self, name: str, queue: str) -> int:
