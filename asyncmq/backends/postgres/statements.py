@@ -3,6 +3,7 @@ the schema and table prefix substituted once, after checking they are plain iden
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from importlib.resources import files
@@ -36,37 +37,43 @@ class Statements:
     @classmethod
     def load(cls, schema: str, prefix: str) -> Statements:
         check_identifiers(schema, prefix)
-        channel = f"{schema}.{prefix}jobs"
+        return _load(schema, prefix)
 
-        def render(text: str) -> str:
-            return (
-                text.replace("{schema}", schema)
-                .replace("{prefix}", prefix)
-                .replace("{channel}", channel)
-            )
 
-        folder = files(__package__).joinpath("sql")
-        by_name: dict[str, str] = {}
-        schema_sql = ""
-        for entry in folder.iterdir():
-            name = entry.name
-            if not name.endswith(".sql"):
-                continue
-            text = render(entry.read_text(encoding="utf-8"))
-            verb = name[: -len(".sql")]
-            if verb == "schema":
-                schema_sql = text
-                continue
-            parts = _SECTION.split(text)
-            if len(parts) == 1:
-                by_name[verb] = text
-            for section, body in zip(parts[1::2], parts[2::2], strict=True):
-                by_name[f"{verb}.{section}"] = body
-        migrations = []
-        found = folder.joinpath("migrations")
-        if found.is_dir():
-            for entry in found.iterdir():
-                match = _MIGRATION.match(entry.name)
-                if match:
-                    migrations.append((int(match[1]), render(entry.read_text(encoding="utf-8"))))
-        return cls(channel, by_name, schema_sql, sorted(migrations))
+@functools.cache
+def _load(schema: str, prefix: str) -> Statements:
+    """Read and render every file once per schema and prefix."""
+    channel = f"{schema}.{prefix}jobs"
+
+    def render(text: str) -> str:
+        return (
+            text.replace("{schema}", schema)
+            .replace("{prefix}", prefix)
+            .replace("{channel}", channel)
+        )
+
+    folder = files(__package__).joinpath("sql")
+    by_name: dict[str, str] = {}
+    schema_sql = ""
+    for entry in folder.iterdir():
+        name = entry.name
+        if not name.endswith(".sql"):
+            continue
+        text = render(entry.read_text(encoding="utf-8"))
+        verb = name[: -len(".sql")]
+        if verb == "schema":
+            schema_sql = text
+            continue
+        parts = _SECTION.split(text)
+        if len(parts) == 1:
+            by_name[verb] = text
+        for section, body in zip(parts[1::2], parts[2::2], strict=True):
+            by_name[f"{verb}.{section}"] = body
+    migrations = []
+    found = folder.joinpath("migrations")
+    if found.is_dir():
+        for entry in found.iterdir():
+            match = _MIGRATION.match(entry.name)
+            if match:
+                migrations.append((int(match[1]), render(entry.read_text(encoding="utf-8"))))
+    return Statements(channel, by_name, schema_sql, sorted(migrations))
