@@ -88,4 +88,13 @@ def stop() -> None:
 def build(url: str, test_id: str) -> BaseBackend:
     from asyncmq.backends.mongodb import MongoDBBackend
 
-    return MongoDBBackend(url, database=f"t_{test_id}")
+    class Throwaway(MongoDBBackend):
+        """Drops its own database when closed, so a shared server does not fill up."""
+
+        async def aclose(self) -> None:
+            try:
+                await self._client.drop_database(self._db.name)
+            finally:
+                await super().aclose()
+
+    return Throwaway(url, database=f"t_{test_id}")
