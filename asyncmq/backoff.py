@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -43,7 +44,7 @@ class Backoff:
         return {"kind": self.kind, "base": self.base, "cap": self.cap, "jitter": self.jitter}
 
     @classmethod
-    def from_value(cls, value: Backoff | float | dict[str, Any] | None) -> Backoff | None:
+    def from_value(cls, value: Backoff | float | Mapping[str, Any] | None) -> Backoff | None:
         """Accept a ``Backoff``, a number (fixed delay) or a dict from :meth:`to_dict`."""
         if value is None or isinstance(value, Backoff):
             return value

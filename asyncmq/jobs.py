@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import enum
+import os
 import sys
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -62,7 +62,8 @@ class JobError:
 
 
 def new_job_id() -> str:
-    return uuid.uuid4().hex
+    """128 random bits in hex: as unique as a UUID4, without its cost."""
+    return os.urandom(16).hex()
 
 
 @dataclass(eq=False)

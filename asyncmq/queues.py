@@ -20,7 +20,7 @@ from asyncmq.ratelimit import RateLimit
 from asyncmq.scheduler import KeepJobs, RepeatableScheduler, Scanner, repeatable_key
 from asyncmq.serializers import check_arguments
 from asyncmq.settings import settings
-from asyncmq.tasks import Task, registered_tasks
+from asyncmq.tasks import Task, find_task
 from asyncmq.worker import WorkerPool
 
 log = logging.getLogger("asyncmq.queue")
@@ -106,27 +106,31 @@ class Queue:
         depends_on: Iterable[str] | None = None,
         now: float,
     ) -> Job:
-        if isinstance(task_id, Task):
-            task: Task[Any, Any] | None = task_id
-            name = task_id.id
-        else:
-            task, name = registered_tasks().get(task_id), task_id
-        args = list(args or [])
-        kwargs = dict(kwargs or {})
+        task = task_id if isinstance(task_id, Task) else find_task(task_id)
+        name = task_id.id if isinstance(task_id, Task) else task_id
+        args = list(args) if args else []
+        kwargs = dict(kwargs) if kwargs else {}
         check_arguments(args, kwargs)
+        if task is not None:
+            # Per-job options win over the task's defaults; explicit 0/False count as set.
+            priority = task.priority if priority is None else priority
+            retries = task.retries if retries is None else retries
+            ttl = task.ttl if ttl is None else ttl
+            backoff = task.backoff if backoff is None else backoff
+            timeout = task.timeout if timeout is None else timeout
         job = Job(
             task_id=name,
             args=args,
             kwargs=kwargs,
             queue=self.name,
-            priority=_pick(priority, task and task.priority, 5),
-            retries=_pick(retries, task and task.retries, 0),
-            ttl=_pick(ttl, task and task.ttl, None),
-            backoff=Backoff.from_value(_pick(backoff, task and task.backoff, None)),
-            timeout=_pick(timeout, task and task.timeout, None),
-            depends_on=unique_ids(list(depends_on or [])),
+            priority=5 if priority is None else priority,
+            retries=retries or 0,
+            ttl=ttl,
+            backoff=Backoff.from_value(backoff),
+            timeout=timeout,
+            depends_on=unique_ids(list(depends_on)) if depends_on else [],
             created_at=now,
-            run_at=None if not delay else now + delay,
+            run_at=now + delay if delay else None,
         )
         if job_id is not None:
             job.id = job_id
@@ -418,14 +422,6 @@ class Queue:
 
     def __repr__(self) -> str:
         return f"Queue({self.name!r}, concurrency={self.concurrency})"
-
-
-def _pick(*values: Any) -> Any:
-    """The first value that is not ``None`` (explicit 0 and False count)."""
-    for value in values:
-        if value is not None:
-            return value
-    return None
 
 
 def _key(key: str | Repeatable) -> str:

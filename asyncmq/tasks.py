@@ -159,6 +159,11 @@ def get_task(task_id: str) -> Task[Any, Any]:
         ) from None
 
 
+def find_task(task_id: str) -> Task[Any, Any] | None:
+    """The registered task with this id, or ``None``."""
+    return _registry.get(task_id)
+
+
 def registered_tasks() -> dict[str, Task[Any, Any]]:
     """A copy of the registry: task id to task."""
     return dict(_registry)
