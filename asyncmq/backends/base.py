@@ -26,10 +26,12 @@ import abc
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from asyncmq.jobs import Job, JobError, JobState
 from asyncmq.ratelimit import RateLimit
+
+_Backend = TypeVar("_Backend", bound="BaseBackend")
 
 DEPENDENCY_FAILED = "DependencyFailedError"
 STALLED = "StalledJobError"
@@ -233,6 +235,8 @@ class BaseBackend(abc.ABC):
 
         Each gets ``stalls + 1`` and goes to ``waiting`` with its lease cleared, or to
         ``failed`` with a :data:`STALLED` error once ``stalls`` exceeds ``max_stalls``.
+        Being the periodic sweep, it may also finish repair work a backend left half done
+        (for example a dependency release interrupted by a crash).
         """
 
     @abc.abstractmethod
@@ -254,7 +258,8 @@ class BaseBackend(abc.ABC):
 
     @abc.abstractmethod
     async def counts(self, queue: str) -> dict[JobState, int]:
-        """The number of jobs in every state (all eight keys present). O(1) in job count."""
+        """The number of jobs in every state (all eight keys present). Never a scan of the
+        job store: counters, or at worst a count over an index on (queue, state)."""
 
     @abc.abstractmethod
     async def list_queues(self) -> list[str]:
@@ -353,7 +358,7 @@ class BaseBackend(abc.ABC):
     async def aclose(self) -> None:  # noqa: B027 - a backend without connections has none to close
         """Release connections. The backend may not be used afterwards."""
 
-    async def __aenter__(self) -> BaseBackend:
+    async def __aenter__(self: _Backend) -> _Backend:
         return self
 
     async def __aexit__(
