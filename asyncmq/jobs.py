@@ -103,8 +103,12 @@ class Job:
     def __post_init__(self) -> None:
         if not isinstance(self.state, JobState):
             self.state = JobState(self.state)
-        if not isinstance(self.args, list):
-            self.args = list(self.args)
+        if type(self.args) is not list:
+            self.args = [] if self.args is None else list(self.args)
+        if self.kwargs is None:
+            self.kwargs = {}
+        if self.depends_on is None:
+            self.depends_on = []
         if self.backoff is not None and not isinstance(self.backoff, Backoff):
             self.backoff = Backoff.from_value(self.backoff)
 

@@ -116,6 +116,8 @@ def test_job_payload_round_trip() -> None:
     assert again.to_dict() == job.to_dict()
     assert again.state is JobState.WAITING
     assert Job.from_dict({"task": "m.g"}).task_id == "m.g"
+    bare = Job("m.h", args=None, kwargs=None, depends_on=None)  # type: ignore[arg-type]
+    assert (bare.args, bare.kwargs, bare.depends_on) == ([], {}, [])
     assert JobState.COMPLETED.is_finished and not JobState.ACTIVE.is_finished
     assert not math.isnan(job.created_at)
 
