@@ -44,6 +44,14 @@ def dependency_error(dependency_id: str, what: str) -> JobError:
     return JobError(DEPENDENCY_FAILED, f"dependency {dependency_id} {what}")
 
 
+def finished_state(state: JobState | str) -> JobState:
+    """``state`` as a finished :class:`JobState`; ``ValueError`` otherwise (for ``clean``)."""
+    state = JobState(state)
+    if not state.is_finished:
+        raise ValueError(f"clean() takes a finished state, not {state.value!r}")
+    return state
+
+
 def stalled_error(stalls: int, max_stalls: int) -> JobError:
     return JobError(STALLED, f"job lost its lease {stalls} times (max_stalls={max_stalls})")
 

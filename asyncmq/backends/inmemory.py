@@ -24,6 +24,7 @@ from asyncmq.backends.base import (
     Retrial,
     WorkerInfo,
     dependency_error,
+    finished_state,
     stalled_error,
 )
 from asyncmq.jobs import FINISHED_STATES, Job, JobError, JobState
@@ -383,9 +384,7 @@ class InMemoryBackend(BaseBackend):
         keep_last: int | None = None,
         limit: int = 1000,
     ) -> int:
-        state = JobState(state)
-        if state not in FINISHED_STATES:
-            raise ValueError(f"clean() takes a finished state, not {state.value!r}")
+        state = finished_state(state)
         q = self._q(queue)
         newest_first = sorted(
             (q.jobs[i] for i in q.by_state[state]), key=lambda j: -(j.finished_at or 0.0)

@@ -26,6 +26,7 @@ from asyncmq.backends.base import (
     Repeatable,
     Retrial,
     WorkerInfo,
+    finished_state,
 )
 from asyncmq.backends.mongodb import documents as d
 from asyncmq.backends.mongodb.dependencies import Dependencies
@@ -531,9 +532,7 @@ class MongoDBBackend(BaseBackend):
         keep_last: int | None = None,
         limit: int = 1000,
     ) -> int:
-        state = JobState(state)
-        if state not in FINISHED_STATES:
-            raise ValueError(f"clean() takes a finished state, not {state.value!r}")
+        state = finished_state(state)
         if limit <= 0 or (finished_before is None and keep_last is None):
             return 0
         await self._ready()

@@ -22,6 +22,7 @@ from asyncmq.backends.base import (
     Repeatable,
     Retrial,
     WorkerInfo,
+    finished_state,
 )
 from asyncmq.backends.postgres.admission import resolved_arrays
 from asyncmq.backends.postgres.errors import TRANSIENT
@@ -482,9 +483,7 @@ class PostgresBackend(BaseBackend):
         keep_last: int | None = None,
         limit: int = 1000,
     ) -> int:
-        state = JobState(state)
-        if state not in FINISHED_STATES:
-            raise ValueError(f"clean() takes a finished state, not {state.value!r}")
+        state = finished_state(state)
         row = await self._fetchrow("clean", queue, state.value, finished_before, keep_last, limit)
         return int(row[0])
 

@@ -28,6 +28,7 @@ from asyncmq.backends.base import (
     Repeatable,
     Retrial,
     WorkerInfo,
+    finished_state,
 )
 from asyncmq.backends.sqlite import transitions
 from asyncmq.backends.sqlite.statements import load, script
@@ -437,9 +438,7 @@ class SQLiteBackend(BaseBackend):
         keep_last: int | None = None,
         limit: int = 1000,
     ) -> int:
-        state = JobState(state)
-        if state not in FINISHED_STATES:
-            raise ValueError(f"clean() takes a finished state, not {state.value!r}")
+        state = finished_state(state)
         return await self._write(
             queue, lambda m: transitions.clean(m, state, finished_before, keep_last, limit)
         )
