@@ -39,12 +39,16 @@ def loads(data: bytes | bytearray | memoryview | str) -> Any:
 def check_value(value: Any, label: str = "value") -> None:
     """Raise :class:`SerializationError` unless ``value`` survives a JSON round trip.
 
-    Allowed: ``str``, ``int``, finite ``float``, ``bool``, ``None``, lists and tuples (they
+    Allowed: ``str``, 64-bit ``int``, finite ``float``, ``bool``, ``None``, lists and tuples (they
     come back as lists) and dicts with ``str`` keys, nested. Subclasses (enums, ``IntEnum``),
     UUIDs, datetimes, sets and NaN are refused rather than silently changed.
     """
     kind = type(value)
-    if kind is str or kind is int or kind is bool or value is None:
+    if kind is str or kind is bool or value is None:
+        return
+    if kind is int:
+        if not -(2**63) <= value < 2**64:
+            raise SerializationError(f"{label} cannot be serialised: {value} exceeds 64 bits")
         return
     if kind is float:
         if not math.isfinite(value):

@@ -190,7 +190,8 @@ class BaseBackend(abc.ABC):
         with the producer's fields stored as given. Wakes workers waiting on the queue.
 
         ``connection`` is the caller's own driver connection or session (an asyncpg
-        connection inside a transaction, a pymongo ``AsyncClientSession``): the jobs then
+        connection inside a transaction, a pymongo ``AsyncClientSession``, a ``sqlite3``
+        connection on the same file with a transaction open): the jobs then
         exist only if the caller's transaction commits. Backends that cannot join a caller's
         transaction raise :class:`TypeError` when it is given.
         """
