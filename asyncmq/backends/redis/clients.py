@@ -3,6 +3,7 @@ hiredis, separate pools, and the Lua sources."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from importlib import resources
 from typing import Any, cast
 from urllib.parse import urlsplit
@@ -13,6 +14,7 @@ from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.connection import AbstractConnection, Connection
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff, NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 AnyRedis = Redis | RedisCluster
 
@@ -34,14 +36,33 @@ def _pack(args: tuple[Any, ...]) -> list[bytes]:
     return [hiredis.pack_command(args)]
 
 
-class _PackedConnection(Connection):
+class _Packed(AbstractConnection):
     def pack_command(self, *args: Any) -> list[bytes]:
         return _pack(args)
 
+    async def send_packed_command(
+        self, command: str | bytes | Iterable[bytes], check_health: bool = True
+    ) -> None:
+        try:
+            await super().send_packed_command(command, check_health)
+        except AttributeError as exc:
+            # redis-py 8.1 races here: a disconnect() still in flight on this connection (a
+            # cluster client disconnects a node's free connections from another task after
+            # a timeout) sets _writer to None after this task has reconnected it, and the
+            # next write fails with AttributeError, which no retry layer knows. It is a lost
+            # connection: say so, so the cluster's retry and claim()'s replay handle it.
+            # Fixed upstream by https://github.com/redis/redis-py/pull/4288 (issue #4287).
+            if self._writer is not None:
+                raise
+            raise RedisConnectionError("connection closed while in use") from exc
 
-class _PackedSSLConnection(SSLConnection):
-    def pack_command(self, *args: Any) -> list[bytes]:
-        return _pack(args)
+
+class _PackedConnection(_Packed, Connection):
+    pass
+
+
+class _PackedSSLConnection(_Packed, SSLConnection):
+    pass
 
 
 def connect(url: str, retries: int) -> AnyRedis:
