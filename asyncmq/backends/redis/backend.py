@@ -27,7 +27,13 @@ from asyncmq.backends.base import (
     WorkerInfo,
 )
 from asyncmq.backends.redis import keys
-from asyncmq.backends.redis.clients import AnyRedis, connect, script_source, sibling
+from asyncmq.backends.redis.clients import (
+    AnyRedis,
+    connect,
+    pipelined,
+    script_source,
+    sibling,
+)
 from asyncmq.backends.redis.records import JOB_FIELDS, decode, enqueue_args, num, number, text
 from asyncmq.jobs import FINISHED_STATES, Job, JobError, JobState
 from asyncmq.ratelimit import RateLimit
@@ -94,16 +100,22 @@ class RedisBackend(BaseBackend):
             connect(url_or_client, retries) if isinstance(url_or_client, str) else url_or_client
         )
         self._redis: AnyRedis = client
+        # Scripts, the hot path, run on one pipelined connection when the URL is a plain
+        # redis:// one; on redis-py's clients otherwise.
+        self._wire = pipelined(url_or_client) if isinstance(url_or_client, str) else None
         self._claimer: AnyRedis = client
         self._blocking: AnyRedis = client
         self._siblings: list[AnyRedis] = []
         if isinstance(client, Redis):
-            # Claims retry in claim() itself; blocking pops hold a connection each, so they
-            # get a pool of their own and never starve the calls on the main one, and no
-            # socket timeout, which would cut a long wait short.
-            self._claimer = sibling(client)
+            # Blocking pops hold a connection each, so they get a pool of their own and never
+            # starve the calls on the main one, and no socket timeout, which would cut a long
+            # wait short. Claims retry in claim() itself, so on redis-py they get a client
+            # that does not.
             self._blocking = sibling(client, socket_timeout=None)
-            self._siblings = [self._claimer, self._blocking]
+            self._siblings = [self._blocking]
+            if self._wire is None:
+                self._claimer = sibling(client)
+                self._siblings.append(self._claimer)
         elif isinstance(url_or_client, str):
             self._claimer = connect(url_or_client, 0)
             self._siblings = [self._claimer]
@@ -126,10 +138,28 @@ class RedisBackend(BaseBackend):
             found = self._keys[queue] = keys.queue_keys(self._prefix, queue)
         return found
 
-    async def _call(
-        self, name: str, queue: str, args: Sequence[Any], client: AnyRedis | None = None
-    ) -> Any:
-        return await self._scripts[name](self._keys_of(queue), args, client=client)
+    async def _call(self, name: str, queue: str, args: Sequence[Any], *, retry: bool = True) -> Any:
+        """Run script ``name``; with ``retry`` (every call is safe to repeat) a dropped
+        connection is retried with backoff up to ``retries`` times."""
+        if self._wire is None:
+            client = None if retry else self._claimer
+            return await self._scripts[name](self._keys_of(queue), args, client=client)
+        script = self._scripts[name]
+        keys = self._keys_of(queue)
+        failures = 0
+        while True:
+            try:
+                try:
+                    return await self._wire.execute("EVALSHA", script.sha, len(keys), *keys, *args)
+                except NoScriptError:
+                    # The server restarted or its scripts were flushed.
+                    await self._wire.execute("SCRIPT", "LOAD", script.script)
+                    return await self._wire.execute("EVALSHA", script.sha, len(keys), *keys, *args)
+            except (RedisConnectionError, RedisTimeoutError):
+                failures += 1
+                if not retry or failures > self._retries:
+                    raise
+                await anyio.sleep(_backoff(failures))
 
     async def _call_many(self, name: str, queue: str, arglists: list[list[Any]]) -> None:
         """Run one script several times in order: pipelined on one server, one by one on a
@@ -140,6 +170,9 @@ class RedisBackend(BaseBackend):
             return
         script = self._scripts[name]
         queue_keys = self._keys_of(queue)
+        if self._wire is not None:
+            await self._pipelined_many(script, queue_keys, arglists)
+            return
         for attempt in range(2):
             pipe = self._redis.pipeline(transaction=False)
             for args in arglists:
@@ -152,6 +185,30 @@ class RedisBackend(BaseBackend):
                     raise
                 # The server restarted or was flushed; the calls are idempotent, so rerun.
                 script.sha = await self._redis.script_load(script.script)
+
+    async def _pipelined_many(
+        self, script: AsyncScript, queue_keys: list[str], arglists: list[list[Any]]
+    ) -> None:
+        assert self._wire is not None
+        head = ("EVALSHA", script.sha, len(queue_keys), *queue_keys)
+        failures = 0
+        while True:
+            try:
+                replies = await self._wire.execute_many([(*head, *args) for args in arglists])
+                if any(isinstance(reply, NoScriptError) for reply in replies):
+                    # The server restarted or was flushed; the calls are idempotent: rerun.
+                    await self._wire.execute("SCRIPT", "LOAD", script.script)
+                    replies = await self._wire.execute_many([(*head, *a) for a in arglists])
+            except (RedisConnectionError, RedisTimeoutError):
+                failures += 1
+                if failures > self._retries:
+                    raise
+                await anyio.sleep(_backoff(failures))
+                continue
+            for reply in replies:
+                if isinstance(reply, Exception):
+                    raise reply
+            return
 
     async def _register(self, queue: str) -> None:
         # Once per process and queue; the registry is only read by list_queues, which
@@ -226,7 +283,7 @@ class RedisBackend(BaseBackend):
         failures = 0
         while True:
             try:
-                reply = await self._call("claim", queue, args, client=self._claimer)
+                reply = await self._call("claim", queue, args, retry=False)
                 break
             except (RedisConnectionError, RedisTimeoutError):
                 # The claim may have run with its reply lost: the retry says so, and gets
@@ -235,7 +292,7 @@ class RedisBackend(BaseBackend):
                 if failures > self._retries:
                     raise
                 args[-1] = "1"
-                await anyio.sleep(min(0.05 * 2**failures, 1.0))
+                await anyio.sleep(_backoff(failures))
         jobs = []
         corrupt = []
         for row in reply[1:]:
@@ -467,7 +524,15 @@ class RedisBackend(BaseBackend):
     # -- lifecycle -----------------------------------------------------------------------
 
     async def aclose(self) -> None:
+        if self._wire is not None:
+            await self._wire.aclose()
         for client in self._siblings:
             await client.aclose()
         if self._owns:
             await self._redis.aclose()
+
+
+def _backoff(failures: int) -> float:
+    """Seconds to wait after ``failures`` failed attempts: 0.1 doubling to 1 (as redis-py's
+    ExponentialBackoff(cap=1.0, base=0.05) the clients retry with)."""
+    return min(0.05 * 2.0**failures, 1.0)

@@ -1,17 +1,21 @@
-"""redis-py clients as the backend needs them: retry with backoff, commands packed by
-hiredis, separate pools, and the Lua sources."""
+"""redis-py clients as the backend needs them (retry with backoff, commands packed by hiredis,
+separate pools), the pipelined connection the scripts run on, and the Lua sources."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import asyncio
+import socket
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
 from importlib import resources
 from typing import Any, cast
 from urllib.parse import urlsplit
 
 import hiredis
+from redis._parsers import BaseParser
 from redis.asyncio import ConnectionPool, Redis, SSLConnection
 from redis.asyncio.cluster import RedisCluster
-from redis.asyncio.connection import AbstractConnection, Connection
+from redis.asyncio.connection import AbstractConnection, Connection, parse_url
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -103,3 +107,165 @@ def sibling(client: Redis, **options: Any) -> Redis:
     pool = client.connection_pool
     kwargs = {**pool.connection_kwargs, "retry": Retry(NoBackoff(), 0), **options}
     return Redis.from_pool(ConnectionPool(connection_class=pool.connection_class, **kwargs))
+
+
+def pipelined(url: str, connect_timeout: float = 5.0) -> Pipelined | None:
+    """A :class:`Pipelined` connection for a plain ``redis://`` URL; None when the URL asks
+    for anything more (TLS, a unix socket, socket options), which redis-py then serves."""
+    if urlsplit(url).scheme.lower() != "redis":
+        return None
+    options = cast("dict[str, Any]", parse_url(url))
+    if not set(options) <= {"host", "port", "db", "username", "password"}:
+        return None
+    return Pipelined(
+        options.get("host", "localhost"),
+        options.get("port", 6379),
+        db=options.get("db", 0),
+        username=options.get("username"),
+        password=options.get("password"),
+        connect_timeout=connect_timeout,
+    )
+
+
+class Pipelined:
+    """One connection to a single Redis server shared by every task of a backend: each
+    request is written whole as it is made, and replies, which Redis sends in request order,
+    go to their callers in that order. Calls in flight at once are pipelined for free.
+
+    It runs the backend's scripts, its hot path: redis-py's pool, lock, connection checks and
+    instrumentation cost about 40 us of CPU per call, as much as the round trip itself.
+    Replies are what redis-py returns undecoded (bytes, ints, lists, None) and errors are
+    redis-py's exceptions; a lost connection fails the calls in flight with
+    ``redis.exceptions.ConnectionError`` and the next call connects again. A caller
+    cancelled while waiting leaves the connection in step: its reply is read and dropped.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        db: int = 0,
+        username: str | None = None,
+        password: str | None = None,
+        connect_timeout: float = 5.0,
+    ) -> None:
+        self._address = (host, port)
+        self._setup: list[tuple[Any, ...]] = []
+        if password is not None:
+            self._setup.append(
+                ("AUTH", password) if username is None else ("AUTH", username, password)
+            )
+        if db:
+            self._setup.append(("SELECT", db))
+        self._connect_timeout = connect_timeout
+        self._replies: _Replies | None = None
+        self._connecting = asyncio.Lock()
+
+    async def execute(self, *args: Any) -> Any:
+        """Send one command and return its reply."""
+        replies = self._replies
+        if replies is None or replies.lost:
+            replies = await self._connect()
+        return await replies.request(_pack(args)[0])
+
+    async def execute_many(self, commands: Sequence[tuple[Any, ...]]) -> list[Any]:
+        """Send the commands in one write, in order; their replies, an error reply as the
+        exception it maps to (returned, not raised)."""
+        replies = self._replies
+        if replies is None or replies.lost:
+            replies = await self._connect()
+        waiters = replies.request_many(b"".join(_pack(c)[0] for c in commands), len(commands))
+        return list(await asyncio.gather(*waiters, return_exceptions=True))
+
+    async def _connect(self) -> _Replies:
+        async with self._connecting:
+            if self._replies is not None and not self._replies.lost:
+                return self._replies  # another caller connected meanwhile
+            loop = asyncio.get_running_loop()
+            host, port = self._address
+            try:
+                transport, replies = await asyncio.wait_for(
+                    loop.create_connection(_Replies, host, port), self._connect_timeout
+                )
+            except (OSError, asyncio.TimeoutError) as exc:
+                message = f"cannot connect to Redis at {host}:{port}: {exc!r}"
+                raise RedisConnectionError(message) from exc
+            sock = transport.get_extra_info("socket")
+            if sock is not None:
+                # A server gone without closing the socket is noticed in bounded time.
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+            try:
+                for command in self._setup:
+                    await replies.request(_pack(command)[0])
+            except BaseException:
+                transport.close()
+                raise
+            self._replies = replies
+            return replies
+
+    async def aclose(self) -> None:
+        """Close the connection; calls still in flight fail with a connection error."""
+        if self._replies is not None:
+            self._replies.close()
+            self._replies = None
+
+
+# redis-py's own mapping of an error reply to its exception (NOSCRIPT -> NoScriptError...).
+_parse_error = cast("Callable[[str], Exception]", BaseParser.parse_error)
+
+
+class _Replies(asyncio.Protocol):
+    """The reading side of :class:`Pipelined`: the callers' futures in request order."""
+
+    def __init__(self) -> None:
+        self._reader = hiredis.Reader()
+        self._waiting: deque[asyncio.Future[Any]] = deque()
+        self._transport: asyncio.Transport | None = None
+        self.lost = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = cast(asyncio.Transport, transport)
+
+    def request(self, packed: bytes) -> asyncio.Future[Any]:
+        return self.request_many(packed, 1)[0]
+
+    def request_many(self, packed: bytes, count: int) -> list[asyncio.Future[Any]]:
+        if self.lost or self._transport is None:
+            raise RedisConnectionError("the connection to Redis was lost")
+        loop = asyncio.get_running_loop()
+        waiters = [loop.create_future() for _ in range(count)]
+        self._waiting.extend(waiters)
+        self._transport.write(packed)
+        return waiters
+
+    def data_received(self, data: bytes) -> None:
+        self._reader.feed(data)
+        try:
+            while (reply := self._reader.gets()) is not False:
+                waiter = self._waiting.popleft()
+                if waiter.done():
+                    continue  # its caller was cancelled
+                if isinstance(reply, hiredis.ReplyError):
+                    waiter.set_exception(_parse_error(str(reply)))
+                else:
+                    waiter.set_result(reply)
+        except (hiredis.ProtocolError, IndexError) as exc:
+            # Out of step with the server: nothing read from here on can be trusted.
+            self._fail(RedisConnectionError(f"bad reply from Redis: {exc!r}"))
+            self.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._fail(RedisConnectionError(f"the connection to Redis was lost: {exc or 'closed'}"))
+
+    def close(self) -> None:
+        self.lost = True
+        if self._transport is not None:
+            self._transport.close()
+
+    def _fail(self, error: Exception) -> None:
+        self.lost = True
+        while self._waiting:
+            waiter = self._waiting.popleft()
+            if not waiter.done():
+                waiter.set_exception(error)
