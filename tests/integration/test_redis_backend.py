@@ -212,3 +212,22 @@ async def test_clean_takes_the_newest_of_the_doomed_first(
         await backend.complete(queue_name, [Completion(Lease(active.id, "t"), None)], T0 + i)
     assert await backend.clean(queue_name, JobState.COMPLETED, keep_last=0, limit=2) == 2
     assert [j.id for j in await backend.list_jobs(queue_name, JobState.COMPLETED)] == ["j0"]
+
+
+async def test_the_pipelined_connection_stays_in_step(
+    pair: tuple[RedisBackend, RedisBackend], queue_name: str
+) -> None:
+    backend, other = pair
+    wire = backend._wire
+    if wire is None:
+        pytest.skip("a cluster's scripts run on redis-py, not on the pipelined connection")
+    # A caller cancelled while its reply is due: the reply is read and dropped.
+    with anyio.move_on_after(0.05):
+        await wire.execute("BLPOP", f"{queue_name}-nothing", 0.2)
+    assert await wire.execute("PING") == b"PONG"
+    # A connection killed under it: the next call connects again (calls retry).
+    await backend.enqueue(queue_name, [_job(queue_name, id="a")], T0)
+    client_id = await wire.execute("CLIENT", "ID")
+    await other._redis.execute_command("CLIENT", "KILL", "ID", client_id)
+    assert (await backend.counts(queue_name))[JobState.WAITING] == 1
+    assert await wire.execute("CLIENT", "ID") != client_id

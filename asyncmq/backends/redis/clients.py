@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from importlib import resources
 from typing import Any, cast
 from urllib.parse import urlsplit
@@ -169,13 +169,14 @@ class Pipelined:
             replies = await self._connect()
         return await replies.request(_pack(args)[0])
 
-    async def execute_many(self, commands: Sequence[tuple[Any, ...]]) -> list[Any]:
-        """Send the commands in one write, in order; their replies, an error reply as the
-        exception it maps to (returned, not raised)."""
+    async def execute_many(self, commands: Iterable[tuple[Any, ...]]) -> list[Any]:
+        """Send the commands in order, each as soon as ``commands`` yields it (so the server
+        runs one while the next is built); their replies, an error reply as the exception it
+        maps to (returned, not raised)."""
         replies = self._replies
         if replies is None or replies.lost:
             replies = await self._connect()
-        waiters = replies.request_many(b"".join(_pack(c)[0] for c in commands), len(commands))
+        waiters = [replies.request(_pack(command)[0]) for command in commands]
         return list(await asyncio.gather(*waiters, return_exceptions=True))
 
     async def _connect(self) -> _Replies:
@@ -228,16 +229,12 @@ class _Replies(asyncio.Protocol):
         self._transport = cast(asyncio.Transport, transport)
 
     def request(self, packed: bytes) -> asyncio.Future[Any]:
-        return self.request_many(packed, 1)[0]
-
-    def request_many(self, packed: bytes, count: int) -> list[asyncio.Future[Any]]:
         if self.lost or self._transport is None:
             raise RedisConnectionError("the connection to Redis was lost")
-        loop = asyncio.get_running_loop()
-        waiters = [loop.create_future() for _ in range(count)]
-        self._waiting.extend(waiters)
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiting.append(waiter)
         self._transport.write(packed)
-        return waiters
+        return waiter
 
     def data_received(self, data: bytes) -> None:
         self._reader.feed(data)

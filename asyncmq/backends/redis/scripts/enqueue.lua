@@ -55,14 +55,15 @@ local inserted = 0
 -- One EXISTS over the whole call: when none of the ids is stored yet (the usual bulk add),
 -- the check per job is skipped, and `seen` catches an id repeated within the call.
 local fresh = true
+local job_keys = {}
 do
-  local job_keys, j = {}, 4
-  for _ = 1, count do
-    job_keys[#job_keys + 1] = K.job .. ARGV[j]
+  local j, prefix = 4, K.job
+  for n = 1, count do
+    job_keys[n] = prefix .. ARGV[j]
     j = j + 7 + tonumber(ARGV[j + 6])
   end
-  for first = 1, #job_keys, 2000 do
-    local last = math.min(first + 1999, #job_keys)
+  for first = 1, count, 2000 do
+    local last = math.min(first + 1999, count)
     if redis.call('EXISTS', unpack(job_keys, first, last)) > 0 then fresh = false end
   end
 end
@@ -71,12 +72,12 @@ local seen = {}
 -- Index entries of jobs without dependencies, added in one ZADD per set at the end.
 local waiting, delayed = {}, {}
 local i = 4
-for _ = 1, count do
+for n = 1, count do
   local id, data, priority, run_at, expires_at, ttl = unpack(ARGV, i, i + 5)
   local deps = tonumber(ARGV[i + 6])
   local from = i + 7
   i = from + deps
-  local jk = K.job .. id
+  local jk = job_keys[n]
   local absent
   if fresh then
     absent = not seen[id]
@@ -84,7 +85,15 @@ for _ = 1, count do
   else
     absent = redis.call('EXISTS', jk) == 0
   end
-  if absent then
+  if absent and deps == 0 and run_at == '' and expires_at == '' then
+    -- The usual job (no dependency, delay or ttl): one HSET without building a field list.
+    inserted = inserted + 1
+    local m = member(id)
+    waiting[#waiting + 1] = priority
+    waiting[#waiting + 1] = m
+    redis.call('HSET', jk, 'data', data, 'priority', priority, 'state', 'waiting', 'member', m)
+    wake = true
+  elseif absent then
     inserted = inserted + 1
     local fields = { 'data', data, 'priority', priority }
     if run_at ~= '' then
