@@ -29,6 +29,7 @@ from asyncmq.backends.base import (
 from asyncmq.backends.redis import keys
 from asyncmq.backends.redis.clients import (
     AnyRedis,
+    Pipelined,
     connect,
     pipelined,
     script_source,
@@ -103,19 +104,20 @@ class RedisBackend(BaseBackend):
         # Scripts, the hot path, run on one pipelined connection when the URL is a plain
         # redis:// one; on redis-py's clients otherwise.
         self._wire = pipelined(url_or_client) if isinstance(url_or_client, str) else None
+        # Blocking pops hold their connection: each waits on one of its own, kept for reuse.
+        self._url = url_or_client if isinstance(url_or_client, str) else ""
+        self._waiters: list[Pipelined] = []
+        self._idle_waiters: list[Pipelined] = []
         self._claimer: AnyRedis = client
         self._blocking: AnyRedis = client
         self._siblings: list[AnyRedis] = []
-        if isinstance(client, Redis):
-            # Blocking pops hold a connection each, so they get a pool of their own and never
-            # starve the calls on the main one, and no socket timeout, which would cut a long
-            # wait short. Claims retry in claim() itself, so on redis-py they get a client
-            # that does not.
+        if isinstance(client, Redis) and self._wire is None:
+            # Claims retry in claim() itself; blocking pops hold a connection each, so they
+            # get a pool of their own and never starve the calls on the main one, and no
+            # socket timeout, which would cut a long wait short.
+            self._claimer = sibling(client)
             self._blocking = sibling(client, socket_timeout=None)
-            self._siblings = [self._blocking]
-            if self._wire is None:
-                self._claimer = sibling(client)
-                self._siblings.append(self._claimer)
+            self._siblings = [self._claimer, self._blocking]
         elif isinstance(url_or_client, str):
             self._claimer = connect(url_or_client, 0)
             self._siblings = [self._claimer]
@@ -398,11 +400,29 @@ class RedisBackend(BaseBackend):
             # The server ends the BLPOP at `timeout`; the scope is a backstop for a silent
             # network, where the reply would never come.
             with anyio.move_on_after(timeout + 1.0):
-                await self._blocking.blpop([marker], timeout=max(timeout, 0.001))
+                if self._wire is not None:
+                    await self._pop_marker(self._wire, marker, timeout)
+                else:
+                    await self._blocking.blpop([marker], timeout=max(timeout, 0.001))
         except (RedisConnectionError, RedisTimeoutError, OSError):
             # Spurious wake-ups are allowed: the worker loop carries on and, on its next
             # call, the connection is made again.
             await anyio.sleep(min(timeout, _RECONNECT_PAUSE))
+
+    async def _pop_marker(self, wire: Pipelined, marker: str, timeout: float) -> None:
+        if self._idle_waiters:
+            waiter = self._idle_waiters.pop()
+        else:
+            made = pipelined(self._url)
+            assert made is not None  # the URL gave self._wire already
+            waiter = made
+            self._waiters.append(waiter)
+        try:
+            # A worker cancels its wait whenever its own settle may have made work: CLIENT
+            # UNBLOCK (sent on `wire`) ends the pop without dropping the connection.
+            await waiter.execute_blocking(wire, "BLPOP", marker, num(max(timeout, 0.001)))
+        finally:
+            self._idle_waiters.append(waiter)
 
     # -- inspection and admin ------------------------------------------------------------
 
@@ -552,6 +572,8 @@ class RedisBackend(BaseBackend):
     # -- lifecycle -----------------------------------------------------------------------
 
     async def aclose(self) -> None:
+        for waiter in self._waiters:
+            await waiter.aclose()
         if self._wire is not None:
             await self._wire.aclose()
         for client in self._siblings:

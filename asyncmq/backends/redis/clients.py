@@ -179,6 +179,31 @@ class Pipelined:
         waiters = [replies.request(_pack(command)[0]) for command in commands]
         return list(await asyncio.gather(*waiters, return_exceptions=True))
 
+    async def execute_blocking(self, unblocker: Pipelined, *args: Any) -> Any:
+        """Send a blocking command (BLPOP...) and return its reply. A caller cancelled while
+        the server holds the command has ``unblocker``, another connection, end it with
+        CLIENT UNBLOCK, so this connection stays in step and open rather than reconnecting
+        on every cancelled wait (or, if ``unblocker`` is not connected, closes it)."""
+        replies = self._replies
+        if replies is None or replies.lost:
+            replies = await self._connect()
+        if replies.client_id is None:
+            replies.client_id = await replies.request(_pack(("CLIENT", "ID"))[0])
+        try:
+            return await replies.request(_pack(args)[0])
+        except asyncio.CancelledError:
+            if not unblocker.send_and_forget("CLIENT", "UNBLOCK", replies.client_id):
+                replies.close()
+            raise
+
+    def send_and_forget(self, *args: Any) -> bool:
+        """Send a command whose reply nobody waits for; False if not connected."""
+        replies = self._replies
+        if replies is None or replies.lost:
+            return False
+        replies.request(_pack(args)[0]).add_done_callback(_dropped)
+        return True
+
     async def _connect(self) -> _Replies:
         async with self._connecting:
             if self._replies is not None and not self._replies.lost:
@@ -212,6 +237,11 @@ class Pipelined:
             self._replies = None
 
 
+def _dropped(waiter: asyncio.Future[Any]) -> None:
+    if not waiter.cancelled():
+        waiter.exception()  # retrieved, so that asyncio does not log it
+
+
 # redis-py's own mapping of an error reply to its exception (NOSCRIPT -> NoScriptError...).
 _parse_error = cast("Callable[[str], Exception]", BaseParser.parse_error)
 
@@ -224,6 +254,7 @@ class _Replies(asyncio.Protocol):
         self._waiting: deque[asyncio.Future[Any]] = deque()
         self._transport: asyncio.Transport | None = None
         self.lost = False
+        self.client_id: int | None = None  # the server's id for this connection, once asked
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = cast(asyncio.Transport, transport)
