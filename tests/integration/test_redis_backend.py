@@ -231,3 +231,14 @@ async def test_the_pipelined_connection_stays_in_step(
     await other._redis.execute_command("CLIENT", "KILL", "ID", client_id)
     assert (await backend.counts(queue_name))[JobState.WAITING] == 1
     assert await wire.execute("CLIENT", "ID") != client_id
+    # A cancelled wait is ended on the server at once and keeps its connection.
+    with anyio.move_on_after(0.05):
+        await backend.wait_for_jobs(f"{queue_name}-idle", 5.0)
+    (waiter,) = backend._idle_waiters
+    assert waiter._replies is not None and not waiter._replies.lost
+    held = await waiter.execute("CLIENT", "ID")
+    assert held == waiter._replies.client_id
+    started = time.monotonic()
+    await backend.wait_for_jobs(f"{queue_name}-idle", 0.05)
+    assert time.monotonic() - started < 0.5
+    assert await waiter.execute("CLIENT", "ID") == held
