@@ -50,6 +50,9 @@ def table(results: dict[str, Any]) -> str:
             failures.append(f"- **{row['target']}**: {row['status']}")
         else:
             cells += [_cell(figures[key]) if key in figures else "-" for _, key in COLUMNS]
+        jobs = figures.get("jobs_per_figure")
+        if jobs and jobs < results["options"].get("jobs", jobs):
+            failures.append(f"- {row['target']}: {jobs:,} jobs per figure (slower than --budget)")
         for step, error in row.get("errors", {}).items():
             failures.append(f"- {row['target']} ({step}): {error}")
         lines.append("| " + " | ".join(cells) + " |")
@@ -57,7 +60,7 @@ def table(results: dict[str, Any]) -> str:
     if extra:
         lines += ["", *extra]
     if failures:
-        lines += ["", "Failures and missing figures:", "", *failures]
+        lines += ["", "Failures, missing figures and notes:", "", *failures]
     return "\n".join(lines) + "\n"
 
 
@@ -85,14 +88,20 @@ def _extra(rows: list[dict[str, Any]]) -> list[str]:
 
 
 def merge(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """The first run, with the figures of later runs (e.g. --extra-only) added per target."""
+    """The first run, amended by later ones: a later full row replaces a target's row, and an
+    --extra-only run adds its scaling and history figures."""
     merged: dict[str, Any] = json.loads(json.dumps(runs[0]))
     rows = {row["target"]: row for row in merged["targets"]}
     for run in runs[1:]:
         merged.setdefault("extra_runs", []).append(
             {"started": run["started"], "options": run["options"]}
         )
+        extra_only = run["options"].get("extra_only", False)
         for row in run["targets"]:
+            if not extra_only and row["target"] in rows:
+                index = merged["targets"].index(rows[row["target"]])
+                merged["targets"][index] = rows[row["target"]] = row
+                continue
             if row["target"] not in rows:
                 merged["targets"].append(row)
                 rows[row["target"]] = row
