@@ -59,36 +59,42 @@ def decode(queue: str, row: Sequence[Any]) -> Job:
         token,
         lease_until,
     ) = row
+    # Once per claimed job, so the common cases are spelt out: a dict for the state, no
+    # helper calls for the absent fields.
     fields = loads(data)
-    backoff = fields.get("backoff")
-    job_state = JobState(text(state))
+    get = fields.get
+    backoff = get("backoff")
+    job_state = _STATES.get(state) or JobState(text(state))
     if job_state is not JobState.ACTIVE:
         token = lease_until = None  # complete leaves them: a lease means nothing once settled
     return Job(
         task_id=fields["task_id"],
-        args=fields.get("args") or [],
-        kwargs=fields.get("kwargs") or {},
-        id=text(job_id),
+        args=get("args") or [],
+        kwargs=get("kwargs") or {},
+        id=job_id.decode() if type(job_id) is bytes else job_id,
         queue=queue,
         priority=int(priority),
-        retries=fields.get("retries", 0),
+        retries=get("retries", 0),
         backoff=None if backoff is None else Backoff.from_value(backoff),
-        ttl=fields.get("ttl"),
-        timeout=fields.get("timeout"),
-        depends_on=fields.get("depends_on") or [],
+        ttl=get("ttl"),
+        timeout=get("timeout"),
+        depends_on=get("depends_on") or [],
         created_at=fields["created_at"],
-        run_at=number(run_at),
+        run_at=None if run_at is None else float(run_at),
         state=job_state,
         attempts=int(attempts or 0),
         stalls=int(stalls or 0),
-        started_at=number(started_at),
-        finished_at=number(finished_at),
+        started_at=None if started_at is None else float(started_at),
+        finished_at=None if finished_at is None else float(finished_at),
         result=None if result is None else loads(result),
         error=None if error is None else JobError.from_dict(loads(error)),
         progress=None if progress is None else loads(progress),
         lease_token=None if token is None else text(token),
-        lease_until=number(lease_until),
+        lease_until=None if lease_until is None else float(lease_until),
     )
+
+
+_STATES: dict[Any, JobState] = {s.value.encode(): s for s in JobState}
 
 
 def _encode_job(job: Job) -> list[Any]:
