@@ -160,22 +160,18 @@ class Pipelined:
             self._setup.append(("SELECT", db))
         self._connect_timeout = connect_timeout
         self._replies: _Replies | None = None
-        self._connecting = asyncio.Lock()
+        self._connecting: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
 
     async def execute(self, *args: Any) -> Any:
         """Send one command and return its reply."""
-        replies = self._replies
-        if replies is None or replies.lost:
-            replies = await self._connect()
+        replies = self._current() or await self._connect()
         return await replies.request(_pack(args)[0])
 
     async def execute_many(self, commands: Iterable[tuple[Any, ...]]) -> list[Any]:
         """Send the commands in order, each as soon as ``commands`` yields it (so the server
         runs one while the next is built); their replies, an error reply as the exception it
         maps to (returned, not raised)."""
-        replies = self._replies
-        if replies is None or replies.lost:
-            replies = await self._connect()
+        replies = self._current() or await self._connect()
         waiters = [replies.request(_pack(command)[0]) for command in commands]
         return list(await asyncio.gather(*waiters, return_exceptions=True))
 
@@ -184,9 +180,7 @@ class Pipelined:
         the server holds the command has ``unblocker``, another connection, end it with
         CLIENT UNBLOCK, so this connection stays in step and open rather than reconnecting
         on every cancelled wait (or, if ``unblocker`` is not connected, closes it)."""
-        replies = self._replies
-        if replies is None or replies.lost:
-            replies = await self._connect()
+        replies = self._current() or await self._connect()
         if replies.client_id is None:
             replies.client_id = await replies.request(_pack(("CLIENT", "ID"))[0])
         try:
@@ -198,17 +192,28 @@ class Pipelined:
 
     def send_and_forget(self, *args: Any) -> bool:
         """Send a command whose reply nobody waits for; False if not connected."""
-        replies = self._replies
-        if replies is None or replies.lost:
+        replies = self._current()
+        if replies is None:
             return False
         replies.request(_pack(args)[0]).add_done_callback(_dropped)
         return True
 
+    def _current(self) -> _Replies | None:
+        """The connection, unless lost or made on another event loop (a program may call
+        ``anyio.run`` more than once with one backend)."""
+        replies = self._replies
+        if replies is None or replies.lost or replies.loop is not asyncio.get_running_loop():
+            return None
+        return replies
+
     async def _connect(self) -> _Replies:
-        async with self._connecting:
-            if self._replies is not None and not self._replies.lost:
-                return self._replies  # another caller connected meanwhile
-            loop = asyncio.get_running_loop()
+        loop = asyncio.get_running_loop()
+        if self._connecting is None or self._connecting[0] is not loop:
+            self._connecting = (loop, asyncio.Lock())
+        async with self._connecting[1]:
+            current = self._current()
+            if current is not None:
+                return current  # another caller connected meanwhile
             host, port = self._address
             try:
                 transport, replies = await asyncio.wait_for(
@@ -232,9 +237,9 @@ class Pipelined:
 
     async def aclose(self) -> None:
         """Close the connection; calls still in flight fail with a connection error."""
-        if self._replies is not None:
-            self._replies.close()
-            self._replies = None
+        replies, self._replies = self._replies, None
+        if replies is not None and replies.loop is asyncio.get_running_loop():
+            replies.close()  # (one of a finished event loop went with it)
 
 
 def _dropped(waiter: asyncio.Future[Any]) -> None:
@@ -251,6 +256,7 @@ class _Replies(asyncio.Protocol):
 
     def __init__(self) -> None:
         self._reader = hiredis.Reader()
+        self.loop = asyncio.get_running_loop()
         self._waiting: deque[asyncio.Future[Any]] = deque()
         self._transport: asyncio.Transport | None = None
         self.lost = False
