@@ -8,13 +8,13 @@ import os
 import socket
 import time
 import traceback
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Literal
 
 import anyio
+import anyio.lowlevel
 from anyio.abc import TaskStatus
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
@@ -90,7 +90,7 @@ class WorkerPool:
         self.grace_period = grace_period
         self.idle_wait = idle_wait
         self.clock = clock
-        self.id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.id = f"{socket.gethostname()}:{os.getpid()}:{os.urandom(4).hex()}"
         self.stats = WorkerStats()
         self._running: dict[str, _Running] = {}
         self._threads = anyio.CapacityLimiter(concurrency)
@@ -145,7 +145,7 @@ class WorkerPool:
                     self.queue,
                     free,
                     lease=self.lease,
-                    token=uuid.uuid4().hex,
+                    token=os.urandom(16).hex(),
                     now=self.clock(),
                     rate=self.rate,
                 )
@@ -156,6 +156,9 @@ class WorkerPool:
             backoff.reset()
             for job in claimed.jobs:
                 self._start(job)
+            if claimed.jobs:
+                # Let the slots start these jobs before this loop's next round trip.
+                await anyio.lowlevel.checkpoint()
             if claimed.throttled_until is not None:
                 pause = claimed.throttled_until - self.clock()
                 await anyio.sleep(min(max(pause, 0.001), 1.0))
@@ -247,7 +250,8 @@ class WorkerPool:
             finally:
                 self._running.pop(running.job.id, None)
                 self._slot_freed.set()
-                self._job_done.set()
+                if self._stop_requested.is_set():
+                    self._job_done.set()
             if outcome is not None:
                 self._send.send_nowait(outcome)
 

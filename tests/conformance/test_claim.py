@@ -96,8 +96,8 @@ async def test_concurrent_claimers_never_share_a_job(backend: BaseBackend, queue
     seen: list[str] = []
 
     async def claimer(n: int) -> None:
-        while True:
-            got = await backend.claim(queue_name, 4, lease=30, token=f"w{n}", now=T0)
+        for i in range(total):
+            got = await backend.claim(queue_name, 4, lease=30, token=f"w{n}-{i}", now=T0)
             if not got.jobs:
                 return
             seen.extend(j.id for j in got.jobs)
