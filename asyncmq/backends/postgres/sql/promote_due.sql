@@ -37,4 +37,8 @@ SELECT
         SELECT min(run_at) FROM {schema}.{prefix}jobs
         WHERE queue = $1::text AND state = 'delayed' AND run_at > $2::float8
     ) AS next_run_at,
-    (SELECT count(*) FROM notified)::integer AS notified;
+    (SELECT count(*) FROM notified)::integer AS notified
+-- Called by every idle worker before it waits: its commit need not wait for the WAL flush. A
+-- promotion lost in a server crash leaves the jobs delayed and due, so the next call promotes
+-- them again; the compaction is undone as a whole, leaving the log as it was.
+WHERE set_config('synchronous_commit', 'off', true) = 'off';
