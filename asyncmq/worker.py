@@ -98,8 +98,6 @@ class WorkerPool:
         self._slot_freed: anyio.Event
         self._job_done: anyio.Event
         self._stop_requested: anyio.Event
-        self._settle_done: anyio.Event
-        self._settled = 0  # settle batches that may have made work (bumped by the settler)
         self._send: MemoryObjectSendStream[Settle]
         self._to_slots: MemoryObjectSendStream[_Running]
         self._from_claims: MemoryObjectReceiveStream[_Running]
@@ -118,7 +116,6 @@ class WorkerPool:
         self._slot_freed = anyio.Event()
         self._job_done = anyio.Event()
         self._stop_requested = anyio.Event()
-        self._settle_done = anyio.Event()
         async with anyio.create_task_group() as tg:
             try:
                 # Shielded: a cancel arriving mid-start would leave the core waiting, shielded,
@@ -139,7 +136,6 @@ class WorkerPool:
                 self._slot_freed = anyio.Event()
                 await self._slot_freed.wait()
                 continue
-            settled_before = self._settled
             try:
                 claimed = await self.backend.claim(
                     self.queue,
@@ -162,7 +158,7 @@ class WorkerPool:
             if claimed.throttled_until is not None:
                 pause = claimed.throttled_until - self.clock()
                 await anyio.sleep(min(max(pause, 0.001), 1.0))
-            elif len(claimed.jobs) < free and self._settled == settled_before:
+            elif len(claimed.jobs) < free:
                 await self._idle()
 
     async def _idle(self) -> None:
@@ -180,22 +176,11 @@ class WorkerPool:
             timeout = min(timeout, max(promoted.next_run_at - self.clock(), 0.0))
         if timeout <= 0:
             return
-        settled_before = self._settled
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(self._wait_for_backend, timeout, tg.cancel_scope)
-            # Our own settles may have made work (a retry, released dependents): do not
-            # depend on the backend's notification for that.
-            while self._settled == settled_before:
-                await self._settle_done.wait()
-            tg.cancel_scope.cancel()
-
-    async def _wait_for_backend(self, timeout: float, scope: anyio.CancelScope) -> None:
         try:
             await self.backend.wait_for_jobs(self.queue, timeout)
         except Exception:
             log.exception("wait_for_jobs on queue %r failed", self.queue)
             await anyio.sleep(min(timeout, 1.0))
-        scope.cancel()
 
     def _start(self, job: Job) -> None:
         assert job.lease_token is not None
@@ -352,10 +337,6 @@ class WorkerPool:
             results += await self.backend.retry(self.queue, retrials, now)
         if failures:
             results += await self.backend.fail(self.queue, failures, now)
-        if completions or retrials:
-            self._settled += 1
-            self._settle_done.set()
-            self._settle_done = anyio.Event()
         if not all(results):
             log.warning("%d settles on queue %r were stale", results.count(False), self.queue)
 

@@ -48,8 +48,12 @@ class Wakeups:
             if self._task is not None and not self._task.cancelled() and self._task.exception():
                 log.error("the change-stream watcher stopped", exc_info=self._task.exception())
             self._task = asyncio.get_running_loop().create_task(self._run())
+        opening = not self._ready.is_set()
         with anyio.move_on_after(min(timeout, 5.0)):
             await self._ready.wait()
+        if opening:
+            # Changes made before the stream opened were not seen: let the caller look.
+            return
         if self.unsupported is not None:
             await anyio.sleep(min(timeout, self._poll_interval))
             return
@@ -72,7 +76,12 @@ class Wakeups:
         if queue is None:
             for event in self._events.values():
                 event.set()
-        elif (one := self._events.get(queue)) is not None:
+        else:
+            # Set even with nobody waiting yet: the flag is what carries a change made between
+            # a worker's empty claim and its wait (one small Event per queue seen).
+            one = self._events.get(queue)
+            if one is None:
+                one = self._events[queue] = anyio.Event()
             one.set()
 
     def _pipeline(self) -> list[dict[str, Any]]:
