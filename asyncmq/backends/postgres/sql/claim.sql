@@ -50,7 +50,7 @@ wanted AS (
     FROM flags AS f, bucket AS b
 ),
 candidates AS (
-    SELECT id, (ttl IS NOT NULL AND attempts = 0 AND created_at + ttl <= $4::float8) AS dead
+    SELECT ctid, (ttl IS NOT NULL AND attempts = 0 AND created_at + ttl <= $4::float8) AS dead
     FROM {schema}.{prefix}jobs
     WHERE queue = $1::text AND state = 'waiting'
     ORDER BY priority, seq
@@ -61,9 +61,10 @@ taken AS (
     UPDATE {schema}.{prefix}jobs AS j
     SET state = 'active', attempts = j.attempts + 1, started_at = $4::float8,
         lease_token = $3::text, lease_until = $5::float8
-    -- = ANY(ARRAY(...)) rather than a join: the planner cannot know the LIMIT above and would
-    -- otherwise hash the whole table
-    WHERE j.queue = $1::text AND j.id = ANY(ARRAY(SELECT id FROM candidates WHERE NOT dead))
+    -- By ctid: the rows are locked above, so their versions stay put until this UPDATE; a TID
+    -- scan needs no statistics. By (queue, id) = ANY(...), a queue the statistics think empty
+    -- (any queue newer than the last ANALYZE) got a plan reading every row of the queue.
+    WHERE j.ctid = ANY(ARRAY(SELECT ctid FROM candidates WHERE NOT dead))
     RETURNING j.id, j.task_id, j.args, j.kwargs, j.priority, j.retries, j.backoff, j.ttl,
         j.timeout, j.depends_on, j.created_at, j.run_at, j.state, j.attempts, j.stalls,
         j.started_at, j.finished_at, j.result, j.error, j.progress, j.lease_token,
@@ -81,7 +82,7 @@ expired AS (
                 || 's',
             'traceback', ''
         )::text
-    WHERE j.queue = $1::text AND j.id = ANY(ARRAY(SELECT id FROM candidates WHERE dead))
+    WHERE j.ctid = ANY(ARRAY(SELECT ctid FROM candidates WHERE dead))
     RETURNING j.id, j.has_dependents
 ),
 saved AS (
