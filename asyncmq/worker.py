@@ -95,6 +95,7 @@ class WorkerPool:
         self._running: dict[str, _Running] = {}
         self._threads = anyio.CapacityLimiter(concurrency)
         self._settles_deadline = math.inf
+        self._next_run_at: float | None = None  # earliest delayed job, as last seen
         self._slot_freed: anyio.Event
         self._job_done: anyio.Event
         self._stop_requested: anyio.Event
@@ -159,21 +160,25 @@ class WorkerPool:
                 pause = claimed.throttled_until - self.clock()
                 await anyio.sleep(min(max(pause, 0.001), 1.0))
             elif len(claimed.jobs) < free:
-                await self._idle()
+                await self._idle(promote=not claimed.jobs)
 
-    async def _idle(self) -> None:
-        """Wait for work: promote due delayed jobs first, then block on the backend."""
-        try:
-            promoted = await self.backend.promote_due(self.queue, self.clock())
-        except Exception:
-            log.exception("promote_due on queue %r failed", self.queue)
-            await anyio.sleep(1.0)
-            return
-        if promoted.count:
-            return
+    async def _idle(self, *, promote: bool) -> None:
+        """Wait for work. First promote due delayed jobs, unless the last claim found work
+        (the wake-up was for that) and no known delayed job is due yet: this keeps a busy
+        trickle of jobs to one round trip per wake-up besides the claim."""
+        if promote or (self._next_run_at is not None and self._next_run_at <= self.clock()):
+            try:
+                promoted = await self.backend.promote_due(self.queue, self.clock())
+            except Exception:
+                log.exception("promote_due on queue %r failed", self.queue)
+                await anyio.sleep(1.0)
+                return
+            self._next_run_at = promoted.next_run_at
+            if promoted.count:
+                return
         timeout = self.idle_wait
-        if promoted.next_run_at is not None:
-            timeout = min(timeout, max(promoted.next_run_at - self.clock(), 0.0))
+        if self._next_run_at is not None:
+            timeout = min(timeout, max(self._next_run_at - self.clock(), 0.0))
         if timeout <= 0:
             return
         try:
