@@ -4,7 +4,7 @@
 -- $1 queue text, $2 now float8, $3 batch size integer.
 -- Returns promoted (count) and next_run_at (earliest run_at still delayed, or NULL).
 WITH due AS (
-    SELECT id
+    SELECT ctid
     FROM {schema}.{prefix}jobs
     WHERE queue = $1::text AND state = 'delayed' AND run_at <= $2::float8
     ORDER BY run_at, seq
@@ -12,13 +12,14 @@ WITH due AS (
     FOR UPDATE SKIP LOCKED
 ),
 numbered AS (
-    SELECT id, nextval('{schema}.{prefix}seq') AS seq FROM due
+    SELECT ctid, nextval('{schema}.{prefix}seq') AS seq FROM due
 ),
 promoted AS (
     UPDATE {schema}.{prefix}jobs AS j
     SET state = 'waiting', seq = n.seq
     FROM numbered AS n
-    WHERE j.queue = $1::text AND j.id = ANY(ARRAY(SELECT id FROM due)) AND j.id = n.id
+    -- By ctid, as claim.sql: the rows are locked above, and no statistics can misplan it
+    WHERE j.ctid = ANY(ARRAY(SELECT ctid FROM due)) AND j.ctid = n.ctid
     RETURNING j.id
 ),
 logged AS (

@@ -5,7 +5,7 @@
 -- $1 queue text, $2 now float8, $3 max_stalls integer, $4 batch size integer.
 -- Returns id, state, has_dependents of each job moved; notifies when any went waiting.
 WITH lost AS (
-    SELECT id
+    SELECT ctid
     FROM {schema}.{prefix}jobs
     WHERE queue = $1::text AND state = 'active' AND lease_until <= $2::float8
     ORDER BY lease_until
@@ -13,7 +13,7 @@ WITH lost AS (
     FOR UPDATE SKIP LOCKED
 ),
 numbered AS (
-    SELECT id, nextval('{schema}.{prefix}seq') AS seq FROM lost
+    SELECT ctid, nextval('{schema}.{prefix}seq') AS seq FROM lost
 ),
 moved AS (
     UPDATE {schema}.{prefix}jobs AS j
@@ -33,7 +33,8 @@ moved AS (
         lease_until = NULL,
         seq = n.seq
     FROM numbered AS n
-    WHERE j.queue = $1::text AND j.id = ANY(ARRAY(SELECT id FROM lost)) AND j.id = n.id
+    -- By ctid, as claim.sql: the rows are locked above, and no statistics can misplan it
+    WHERE j.ctid = ANY(ARRAY(SELECT ctid FROM lost)) AND j.ctid = n.ctid
     RETURNING j.id, j.state, j.has_dependents
 ),
 notified AS (
