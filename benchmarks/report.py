@@ -122,5 +122,5 @@ def publish(results: dict[str, Any], json_path: Path, readme: Path) -> None:
     _, _, tail = rest.partition(END)
     when = f"Run started {results['started']}; options: `{json.dumps(results['options'])}`."
     for extra in results.get("extra_runs", []):
-        when += f"\nScaling/history run {extra['started']}: `{json.dumps(extra['options'])}`."
+        when += f"\nAmended by the run of {extra['started']}: `{json.dumps(extra['options'])}`."
     readme.write_text(f"{head}{BEGIN}\n{when}\n\n{table(results)}{END}{tail}")
