@@ -8,6 +8,7 @@ import json
 import os
 import platform
 import socket
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -141,6 +142,14 @@ def measure(target: Target, options: Options) -> dict[str, Any]:
     return row
 
 
+def _commit() -> str:
+    """The checkout's commit: the asyncmq code these figures are for."""
+    proc = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    )
+    return proc.stdout.strip() or "?"
+
+
 def run(args: argparse.Namespace) -> None:
     options = Options(
         jobs=args.jobs,
@@ -160,6 +169,7 @@ def run(args: argparse.Namespace) -> None:
     make_shim()
     results: dict[str, Any] = {
         "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "commit": _commit(),
         "machine": {
             "cpus": os.cpu_count(),
             "python": platform.python_version(),

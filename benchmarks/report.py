@@ -94,7 +94,7 @@ def merge(runs: list[dict[str, Any]]) -> dict[str, Any]:
     rows = {row["target"]: row for row in merged["targets"]}
     for run in runs[1:]:
         merged.setdefault("extra_runs", []).append(
-            {"started": run["started"], "options": run["options"]}
+            {"started": run["started"], "commit": run.get("commit", "?"), "options": run["options"]}
         )
         extra_only = run["options"].get("extra_only", False)
         for row in run["targets"]:
@@ -120,7 +120,12 @@ def publish(results: dict[str, Any], json_path: Path, readme: Path) -> None:
     text = readme.read_text()
     head, _, rest = text.partition(BEGIN)
     _, _, tail = rest.partition(END)
-    when = f"Run started {results['started']}; options: `{json.dumps(results['options'])}`."
+    commit = results.get("commit", "?")
+    options = json.dumps(results["options"])
+    when = f"Run started {results['started']} (commit {commit}); options: `{options}`."
     for extra in results.get("extra_runs", []):
-        when += f"\nAmended by the run of {extra['started']}: `{json.dumps(extra['options'])}`."
+        when += (
+            f"\nAmended by the run of {extra['started']} (commit {extra['commit']}): "
+            f"`{json.dumps(extra['options'])}`."
+        )
     readme.write_text(f"{head}{BEGIN}\n{when}\n\n{table(results)}{END}{tail}")
