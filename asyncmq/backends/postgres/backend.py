@@ -286,8 +286,11 @@ class PostgresBackend(BaseBackend):
     ) -> Claimed:
         taken: list[Job] = []
         throttled: float | None = None
-        limit_arg = None if rate is None else rate.limit
-        interval_arg = 1.0 if rate is None else rate.interval
+        rate_args: tuple[Any, ...] = ()
+        if rate is None:
+            name = "claim.unlimited"
+        else:
+            name, rate_args = "claim.limited", (rate.limit, rate.interval)
         if rate is not None and queue not in self._buckets:
             await self._fetch("rate_limit", queue, rate.limit, rate.interval, now)
             self._buckets.add(queue)
@@ -295,9 +298,7 @@ class PostgresBackend(BaseBackend):
         # rest while a claim expired some and came back short.
         while len(taken) < limit:
             wanted = limit - len(taken)
-            rows = await self._fetch(
-                "claim", queue, wanted, token, now, now + lease, limit_arg, interval_arg
-            )
+            rows = await self._fetch(name, queue, wanted, token, now, now + lease, *rate_args)
             granted, tokens, expired = rows[0][0], rows[0][1], rows[0][2]
             if rows[0][3]:
                 await self._resolve(queue, list(rows[0][3]), "ended expired", now)
