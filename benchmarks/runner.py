@@ -373,7 +373,8 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 def reset_store(store: str, url: str) -> None:
     """Empty a benchmark store: flush the Redis DB, recreate the PostgreSQL database."""
     if store == "redis":
-        redis.Redis.from_url(url).flushdb()
+        # ASYNC: a million-job keyspace is unlinked at once and freed in the background.
+        redis.Redis.from_url(url, socket_timeout=None).flushdb(asynchronous=True)
     elif store == "postgres":
         database = url.rsplit("/", 1)[1]
         admin = url.rsplit("/", 1)[0] + "/postgres"
