@@ -40,7 +40,7 @@ format: $(STAMP)  ## apply ruff's fixes and formatting
 	$(BIN)/ruff format .
 
 bench: $(STAMP)  ## the side-by-side benchmarks (see benchmarks/README.md)
-	$(BIN)/python -m benchmarks run-all
+	$(BIN)/python -m benchmarks run --target all && $(BIN)/python -m benchmarks publish
 
 docs: $(STAMP)  ## serve the documentation locally (needs mkdocs)
 	$(BIN)/python -m pip install --quiet mkdocs
