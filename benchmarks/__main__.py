@@ -7,6 +7,7 @@ import datetime
 import json
 import os
 import platform
+import signal
 import socket
 import subprocess
 import sys
@@ -189,7 +190,14 @@ def run(args: argparse.Namespace) -> None:
     print(report.table(results))
 
 
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    # SystemExit unwinds through the runner's `finally` blocks, which stop the workers (they
+    # lead sessions of their own, so nothing else would).
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> None:
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     args = parse(sys.argv[1:] if argv is None else argv)
     if args.command == "install":
         envs.install_all(args.peers or list(envs.PEER_ENVS), force=args.force)
