@@ -20,16 +20,30 @@ class FlowProducer:
         self.backend = backend or settings.backend
 
     async def add_flow(self, queue: str, jobs: Sequence[Job | Mapping[str, Any]]) -> list[str]:
-        """Enqueue ``jobs`` (``Job`` objects or payload dicts) into ``queue`` and return their
+        """Enqueue ``jobs`` (``Job`` objects, or dicts of ``add()``'s arguments such as
+        ``task_id``, ``args``, ``job_id``, ``depends_on``) into ``queue`` and return their
         ids in the order given. ``depends_on`` may name jobs of the same flow in any order, or
         jobs already in the queue; a cycle raises ``ValueError`` and enqueues nothing."""
+        from asyncmq.queues import Queue
+
         now = time.time()
-        built = [j if isinstance(j, Job) else Job.from_dict(j) for j in jobs]
-        for job in built:
+        producer = Queue(queue, backend=self.backend)
+        built: list[Job] = []
+        for given in jobs:
+            if isinstance(given, Job):
+                job = given
+                check_arguments(job.args, job.kwargs)
+            else:
+                # Dicts take add()'s options, so the task's defaults apply as in add_bulk().
+                options = dict(given)
+                task_id = options.pop("task_id", None) or options.pop("task", None)
+                if task_id is None:
+                    raise ValueError(f"add_flow() job {len(built)} has no 'task_id'")
+                job = producer._job(task_id, now=now, **options)
             job.queue = queue
-            check_arguments(job.args, job.kwargs)
             if not job.created_at:
                 job.created_at = now
+            built.append(job)
         await self.backend.enqueue(queue, _parents_first(built), now)
         return [job.id for job in built]
 

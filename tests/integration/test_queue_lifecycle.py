@@ -115,6 +115,16 @@ async def test_flow_producer_adds_a_graph(backend: BaseBackend, queue_name: str)
     async with running(queue):
         await queue.result(leaf.id, timeout=10)
     assert [v for v, _ in tasks.calls[token]] == ["root", "leaf"]
+    specs = [
+        {"task_id": tasks.flaky.id, "args": [token, 0], "job_id": "spec", "retries": 4},
+        {"task_id": tasks.add.id, "args": [1, 2], "depends_on": ["spec"], "priority": 1},
+    ]
+    spec_ids = await FlowProducer(backend).add_flow(queue_name, specs)
+    assert spec_ids[0] == "spec"
+    stored = await queue.get_job(spec_ids[1])
+    assert stored is not None and (stored.priority, stored.depends_on) == (1, ["spec"])
+    with pytest.raises(ValueError, match="no 'task_id'"):
+        await FlowProducer(backend).add_flow(queue_name, [{"args": [1]}])
     cyclic = [Job("x", id="a", depends_on=["b"]), Job("x", id="b", depends_on=["a"])]
     with pytest.raises(ValueError, match="cycle"):
         await FlowProducer(backend).add_flow(queue_name, cyclic)
