@@ -25,6 +25,7 @@ from asyncmq.backends.base import (
     Repeatable,
     Retrial,
     WorkerInfo,
+    finished_state,
 )
 from asyncmq.backends.redis import keys
 from asyncmq.backends.redis.clients import (
@@ -36,7 +37,7 @@ from asyncmq.backends.redis.clients import (
     sibling,
 )
 from asyncmq.backends.redis.records import JOB_FIELDS, decode, enqueue_args, num, number, text
-from asyncmq.jobs import FINISHED_STATES, Job, JobError, JobState
+from asyncmq.jobs import Job, JobError, JobState
 from asyncmq.ratelimit import RateLimit
 from asyncmq.serializers import dumps, loads
 
@@ -482,9 +483,7 @@ class RedisBackend(BaseBackend):
         keep_last: int | None = None,
         limit: int = 1000,
     ) -> int:
-        state = JobState(state)
-        if state not in FINISHED_STATES:
-            raise ValueError(f"clean() takes a finished state, not {state.value!r}")
+        state = finished_state(state)
         before = "" if finished_before is None else num(finished_before)
         keep = "" if keep_last is None else max(int(keep_last), 0)
         deleted = 0
