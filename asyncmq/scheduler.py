@@ -46,7 +46,9 @@ class KeepJobs:
 
 class Scanner:
     """Every ``interval`` seconds: promote due delayed jobs, hand back jobs whose lease ran out,
-    and apply retention to finished jobs. Safe to run in many processes at once."""
+    apply retention to finished jobs and let the backend do its housekeeping
+    (:meth:`~asyncmq.backends.base.BaseBackend.maintain`). Safe to run in many processes at
+    once."""
 
     def __init__(
         self,
@@ -91,6 +93,7 @@ class Scanner:
                 == 1000
             ):
                 pass
+        await self.backend.maintain(self.queue, now)
 
 
 def repeatable_key(

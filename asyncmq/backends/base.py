@@ -364,6 +364,14 @@ class BaseBackend(abc.ABC):
         Every backend also does this on first use; the command lets deployments do it ahead.
         """
 
+    async def maintain(self, queue: str, now: float) -> None:  # noqa: B027 - most stores need none
+        """Housekeeping that keeps the cost per job flat as jobs churn through ``queue``.
+
+        The scanner calls it once per scan interval after promotion, requeue and retention.
+        It must be cheap when there is nothing to do and safe in many processes at once.
+        PostgreSQL vacuums its tables here; stores that reclaim space by themselves do nothing.
+        """
+
     async def aclose(self) -> None:  # noqa: B027 - a backend without connections has none to close
         """Release connections. The backend may not be used afterwards."""
 

@@ -64,3 +64,31 @@ async def test_too_many_stalls_fail_the_job(backend: BaseBackend, queue_name: st
     assert stored.stalls == 2
     assert stored.error is not None and stored.error.type == STALLED
     assert stored.finished_at == now
+
+
+async def test_maintain_is_safe_at_any_time(backend: BaseBackend, queue_name: str) -> None:
+    await backend.maintain(queue_name, T0)  # an unknown queue
+    await backend.enqueue(queue_name, [job(queue_name, id=f"m{i}") for i in range(30)], T0)
+    for i in range(3):
+        taken = (await backend.claim(queue_name, 10, lease=30, token="t", now=T0 + i)).jobs
+        await backend.complete(queue_name, [Completion(lease_of(j), i) for j in taken], T0 + i)
+        await backend.maintain(queue_name, T0 + 2 * i)
+    counts = await backend.counts(queue_name)
+    assert counts[JobState.COMPLETED] == 30
+    stored = await backend.get_job(queue_name, "m25")
+    assert stored is not None and stored.result == 2
+
+
+async def test_the_scanner_lets_the_backend_maintain(queue_name: str) -> None:
+    from asyncmq.backends.inmemory import InMemoryBackend
+    from asyncmq.scheduler import Scanner
+
+    seen: list[tuple[str, float]] = []
+
+    class Spy(InMemoryBackend):
+        async def maintain(self, queue: str, now: float) -> None:
+            seen.append((queue, now))
+
+    scanner = Scanner(queue_name, Spy(), interval=1, max_stalls=1, clock=lambda: T0)
+    await scanner.scan()
+    assert seen == [(queue_name, T0)]

@@ -20,7 +20,7 @@ from tests.conformance import T0, job, lease_of
 
 pytestmark = pytest.mark.anyio
 
-Factory = Callable[[], PostgresBackend]
+Factory = Callable[..., PostgresBackend]
 
 
 @pytest.fixture
@@ -39,9 +39,13 @@ async def make(postgres_url: str) -> AsyncIterator[Factory]:
     app = f"asyncmq_{schema}"
     built: list[PostgresBackend] = []
 
-    def factory() -> PostgresBackend:
+    def factory(**options: Any) -> PostgresBackend:
         backend = PostgresBackend(
-            f"{postgres_url}?application_name={app}", schema=schema, min_pool=1, max_pool=2
+            f"{postgres_url}?application_name={app}",
+            schema=schema,
+            min_pool=1,
+            max_pool=2,
+            **options,
         )
         built.append(backend)
         return backend
@@ -353,3 +357,48 @@ async def test_first_rate_limited_claims_share_one_bucket(make: Factory) -> None
             for backend in backends * 2:
                 tg.start_soon(claim, backend, name)
     assert set(got.values()) == {4}, got
+
+
+async def _vacuums(backend: PostgresBackend) -> int:
+    table = f"{backend._schema}.{backend._table}"
+    return int(
+        await backend._run(
+            lambda conn: conn.fetchval(
+                "SELECT vacuum_count FROM pg_stat_user_tables WHERE relid = $1::regclass", table
+            )
+        )
+    )
+
+
+async def test_maintain_vacuums_the_jobs_table_once_enough_rows_churned(
+    make: Factory, queue_name: str
+) -> None:
+    backend = make(vacuum_threshold=50)
+    await backend.enqueue(queue_name, [job(queue_name) for _ in range(40)], T0)
+    await backend.maintain(queue_name, T0)  # nothing dead yet
+    assert await _vacuums(backend) == 0
+    claimed = (await backend.claim(queue_name, 40, lease=30, token="t", now=T0)).jobs
+    assert all(
+        await backend.complete(queue_name, [Completion(lease_of(j), None) for j in claimed], T0)
+    )
+    await backend.maintain(queue_name, T0 + 0.5)  # looks at most once a second
+    assert await _vacuums(backend) == 0
+    await backend.maintain(queue_name, T0 + 2)  # 80 rows changed >= 50
+    assert await _vacuums(backend) == 1
+    await backend.maintain(queue_name, T0 + 4)  # nothing new to reclaim
+    assert await _vacuums(backend) == 1
+    assert (await backend.counts(queue_name))[JobState.COMPLETED] == 40
+
+
+async def test_maintain_leaves_vacuum_to_autovacuum_when_asked(
+    make: Factory, queue_name: str
+) -> None:
+    backend = make(vacuum_threshold=None)
+    await backend.enqueue(queue_name, [job(queue_name) for _ in range(30)], T0)
+    claimed = (await backend.claim(queue_name, 30, lease=30, token="t", now=T0)).jobs
+    await backend.complete(queue_name, [Completion(lease_of(j), None) for j in claimed], T0)
+    await backend.maintain(queue_name, T0 + 5)
+    assert await _vacuums(backend) == 0
+    built = from_url("postgresql://localhost/x?vacuum_threshold=off")
+    assert isinstance(built, PostgresBackend) and built._vacuum_threshold is None
+    assert from_url("postgresql://localhost/x?vacuum_threshold=500")._vacuum_threshold == 500  # type: ignore[attr-defined]
