@@ -35,6 +35,12 @@ from asyncmq.tasks import JobContext, Task, _current, get_task
 log = logging.getLogger("asyncmq.worker")
 
 Clock = Callable[[], float]
+# Settles one round trip sends at most, and how many finished jobs may wait to be settled
+# before the claim loop stops taking more: a store that settles slower than jobs finish would
+# otherwise collect finished jobs whose leases run out (no heartbeat covers them), so they
+# are handed back and run again.
+_SETTLE_BATCH = 500
+_MAX_UNSETTLED = 2 * _SETTLE_BATCH
 Settle = Completion | Retrial | Failure
 StopReason = Literal["lost", "shutdown"]
 
@@ -97,6 +103,8 @@ class WorkerPool:
         self._settles_deadline = math.inf
         self._next_run_at: float | None = None  # earliest delayed job, as last seen
         self._slot_freed: anyio.Event
+        self._settled: anyio.Event
+        self._unsettled = 0  # outcomes sent to the settler and not yet settled
         self._job_done: anyio.Event
         self._stop_requested: anyio.Event
         self._send: MemoryObjectSendStream[Settle]
@@ -115,6 +123,7 @@ class WorkerPool:
         self._send, self._receive = anyio.create_memory_object_stream[Settle](math.inf)
         self._to_slots, self._from_claims = anyio.create_memory_object_stream[_Running](math.inf)
         self._slot_freed = anyio.Event()
+        self._settled = anyio.Event()
         self._job_done = anyio.Event()
         self._stop_requested = anyio.Event()
         async with anyio.create_task_group() as tg:
@@ -136,6 +145,10 @@ class WorkerPool:
             if free <= 0:
                 self._slot_freed = anyio.Event()
                 await self._slot_freed.wait()
+                continue
+            if self._unsettled >= _MAX_UNSETTLED:
+                self._settled = anyio.Event()
+                await self._settled.wait()
                 continue
             try:
                 claimed = await self.backend.claim(
@@ -243,6 +256,7 @@ class WorkerPool:
                 if self._stop_requested.is_set():
                     self._job_done.set()
             if outcome is not None:
+                self._unsettled += 1
                 self._send.send_nowait(outcome)
 
     async def _outcome(self, running: _Running) -> Settle | None:
@@ -311,7 +325,7 @@ class WorkerPool:
     async def _settle_batches(self, backoff: _Backoff) -> None:
         async for first in self._receive:
             batch = [first]
-            while len(batch) < 500:
+            while len(batch) < _SETTLE_BATCH:
                 try:
                     batch.append(self._receive.receive_nowait())
                 except (anyio.WouldBlock, anyio.EndOfStream):
@@ -329,6 +343,8 @@ class WorkerPool:
                         # and requeue_expired hands these jobs to another worker.
                         break
                     await backoff.sleep()
+            self._unsettled -= len(batch)
+            self._settled.set()
 
     async def _settle(self, batch: list[Settle]) -> None:
         now = self.clock()

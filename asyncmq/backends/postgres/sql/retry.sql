@@ -3,13 +3,17 @@
 -- $5 run_at float8[], $6 now float8, $7 synchronous_commit for this statement text ('on' or
 -- 'off').
 -- Returns id, token of each job moved; notifies the queue's listeners.
+-- The token alone fences it: every transition out of `active` clears lease_token, so a
+-- matching token means the job is active under that lease. Leaving `state = 'active'` out
+-- keeps the planner on the primary key (queue, id): with it, the planner may pick the
+-- jobs_active partial index and read every active row of the queue, dead versions included.
 WITH moved AS (
     UPDATE {schema}.{prefix}jobs AS j
     SET state = CASE WHEN i.run_at > $6::float8 THEN 'delayed' ELSE 'waiting' END,
         error = i.error, run_at = i.run_at, lease_token = NULL, lease_until = NULL,
         seq = nextval('{schema}.{prefix}seq')
     FROM unnest($2::text[], $3::text[], $4::text[], $5::float8[]) AS i(id, token, error, run_at)
-    WHERE j.queue = $1::text AND j.id = ANY($2::text[]) AND j.id = i.id AND j.state = 'active' AND j.lease_token = i.token
+    WHERE j.queue = $1::text AND j.id = ANY($2::text[]) AND j.id = i.id AND j.lease_token = i.token
         AND set_config('synchronous_commit', $7::text, true) IS NOT NULL
     RETURNING i.id, i.token
 ),

@@ -1,0 +1,64 @@
+"""The worker stops claiming while too many finished jobs wait to be settled."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import anyio
+import pytest
+
+from asyncmq import worker
+from asyncmq.backends.base import Completion
+from asyncmq.backends.inmemory import InMemoryBackend
+from asyncmq.jobs import Job, JobState
+from asyncmq.worker import WorkerPool
+from tests.integration import tasks, wait_until
+
+pytestmark = pytest.mark.anyio
+
+
+class StalledSettles(InMemoryBackend):
+    """Completions wait until ``release`` is set, as on a store that has fallen behind."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = anyio.Event()
+
+    async def complete(self, queue: str, items: Sequence[Completion], now: float) -> list[bool]:
+        await self.release.wait()
+        return await super().complete(queue, items, now)
+
+
+async def test_claims_wait_for_settles_that_fall_behind(queue_name: str) -> None:
+    backend = StalledSettles()
+    total = worker._MAX_UNSETTLED + 600
+    jobs = [Job(tasks.add.id, args=[i, 1], queue=queue_name) for i in range(total)]
+    await backend.enqueue(queue_name, jobs, 0.0)
+    pool = WorkerPool(queue_name, backend, concurrency=20, lease=30)
+
+    async def active() -> int:
+        return (await backend.counts(queue_name))[JobState.ACTIVE]
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(pool.run)
+        try:
+            await wait_until(lambda: _at_least(active, worker._MAX_UNSETTLED))
+            await anyio.sleep(0.2)  # time for a claim loop that does not wait to take more
+            # Every finished job but one unsent batch is held; nothing more was claimed.
+            assert await active() <= worker._MAX_UNSETTLED + pool.concurrency
+            assert (await backend.counts(queue_name))[JobState.WAITING] >= 600 - pool.concurrency
+        finally:
+            backend.release.set()  # else the pool's shutdown would wait on its settles
+        await wait_until(lambda: _at_least(_completed(backend, queue_name), total), timeout=20)
+        tg.cancel_scope.cancel()
+
+
+async def _at_least(count: object, n: int) -> bool:
+    return await count() >= n  # type: ignore[operator, no-any-return]
+
+
+def _completed(backend: InMemoryBackend, queue: str) -> object:
+    async def count() -> int:
+        return (await backend.counts(queue))[JobState.COMPLETED]
+
+    return count
