@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from asyncmq.backends.base import BaseBackend
+from asyncmq.builder import JobBuilder
 from asyncmq.jobs import Job
 from asyncmq.serializers import check_arguments
 from asyncmq.settings import settings
@@ -24,10 +25,9 @@ class FlowProducer:
         ``task_id``, ``args``, ``job_id``, ``depends_on``) into ``queue`` and return their
         ids in the order given. ``depends_on`` may name jobs of the same flow in any order, or
         jobs already in the queue; a cycle raises ``ValueError`` and enqueues nothing."""
-        from asyncmq.queues import Queue
-
         now = time.time()
-        producer = Queue(queue, backend=self.backend)
+        jobs = list(jobs)
+        builder = JobBuilder(queue, now, len(jobs))
         built: list[Job] = []
         for given in jobs:
             if isinstance(given, Job):
@@ -35,11 +35,7 @@ class FlowProducer:
                 check_arguments(job.args, job.kwargs)
             else:
                 # Dicts take add()'s options, so the task's defaults apply as in add_bulk().
-                options = dict(given)
-                task_id = options.pop("task_id", None) or options.pop("task", None)
-                if task_id is None:
-                    raise ValueError(f"add_flow() job {len(built)} has no 'task_id'")
-                job = producer._job(task_id, now=now, **options)
+                job = builder.build_from(given, caller="add_flow", index=len(built))
             job.queue = queue
             if not job.created_at:
                 job.created_at = now

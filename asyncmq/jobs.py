@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import os
 import sys
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -62,8 +63,20 @@ class JobError:
 
 
 def new_job_id() -> str:
-    """128 random bits in hex: as unique as a UUID4, without its cost."""
-    return os.urandom(16).hex()
+    """A new job id: 32 hex digits, the creation millisecond (48 bits) then 80 random bits.
+
+    Time first, as in UUIDv7: ids made close together sort close together, so a store's id
+    index takes new jobs at one edge instead of at random pages, which is cheaper to write and
+    to keep cached, and listing by id follows creation order.
+    """
+    return new_job_ids(1)[0]
+
+
+def new_job_ids(count: int) -> list[str]:
+    """``count`` new job ids (see :func:`new_job_id`) from one call for random bytes."""
+    stamp = format(time.time_ns() // 1_000_000 & 0xFFFF_FFFF_FFFF, "012x")
+    noise = os.urandom(10 * count).hex()
+    return [stamp + noise[i : i + 20] for i in range(0, 20 * count, 20)]
 
 
 @dataclass(eq=False)

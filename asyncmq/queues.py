@@ -14,18 +14,17 @@ from croniter import croniter
 
 from asyncmq.backends.base import BaseBackend, Repeatable
 from asyncmq.backoff import Backoff
+from asyncmq.builder import JobBuilder, TaskRef
 from asyncmq.errors import JobFailedError, JobNotFoundError
-from asyncmq.jobs import Job, JobState, unique_ids
+from asyncmq.jobs import Job, JobState
 from asyncmq.ratelimit import RateLimit
 from asyncmq.scheduler import KeepJobs, RepeatableScheduler, Scanner, repeatable_key
 from asyncmq.serializers import check_arguments
 from asyncmq.settings import settings
-from asyncmq.tasks import Task, find_task
 from asyncmq.worker import WorkerPool
 
 log = logging.getLogger("asyncmq.queue")
 
-TaskRef = str | Task[Any, Any]
 _REPEATABLE_JOB_FIELDS = frozenset(
     ("task_id", "args", "kwargs", "priority", "retries", "backoff", "ttl", "timeout")
 )
@@ -90,52 +89,6 @@ class Queue:
 
     # -- producing -----------------------------------------------------------------------
 
-    def _job(
-        self,
-        task_id: TaskRef,
-        args: Sequence[Any] | None = None,
-        kwargs: Mapping[str, Any] | None = None,
-        *,
-        delay: float | None = None,
-        priority: int | None = None,
-        retries: int | None = None,
-        ttl: float | None = None,
-        backoff: Backoff | float | Mapping[str, Any] | None = None,
-        timeout: float | None = None,
-        job_id: str | None = None,
-        depends_on: Iterable[str] | None = None,
-        now: float,
-    ) -> Job:
-        task = task_id if isinstance(task_id, Task) else find_task(task_id)
-        name = task_id.id if isinstance(task_id, Task) else task_id
-        args = list(args) if args else []
-        kwargs = dict(kwargs) if kwargs else {}
-        check_arguments(args, kwargs)
-        if task is not None:
-            # Per-job options win over the task's defaults; explicit 0/False count as set.
-            priority = task.priority if priority is None else priority
-            retries = task.retries if retries is None else retries
-            ttl = task.ttl if ttl is None else ttl
-            backoff = task.backoff if backoff is None else backoff
-            timeout = task.timeout if timeout is None else timeout
-        job = Job(
-            task_id=name,
-            args=args,
-            kwargs=kwargs,
-            queue=self.name,
-            priority=5 if priority is None else priority,
-            retries=retries or 0,
-            ttl=ttl,
-            backoff=Backoff.from_value(backoff),
-            timeout=timeout,
-            depends_on=unique_ids(list(depends_on)) if depends_on else [],
-            created_at=now,
-            run_at=now + delay if delay else None,
-        )
-        if job_id is not None:
-            job.id = job_id
-        return job
-
     async def add(
         self,
         task_id: TaskRef,
@@ -163,7 +116,7 @@ class Queue:
         supports it. Raises ``TypeError`` naming an argument that cannot be serialised.
         """
         now = self.clock()
-        job = self._job(
+        job = JobBuilder(self.name, now).build(
             task_id,
             args,
             kwargs,
@@ -175,7 +128,6 @@ class Queue:
             timeout=timeout,
             job_id=job_id,
             depends_on=depends_on,
-            now=now,
         )
         (added,) = await self.backend.enqueue(self.name, [job], now, connection=connection)
         return added
@@ -187,13 +139,9 @@ class Queue:
         (``task_id``, ``args``, ``kwargs``, ``delay``, ``priority``, ``depends_on``, ...).
         A job may depend on an earlier job of the same call."""
         now = self.clock()
-        built: list[Job] = []
-        for spec in jobs:
-            options = dict(spec)
-            task_id = options.pop("task_id", None) or options.pop("task", None)
-            if task_id is None:
-                raise ValueError(f"add_bulk() job {len(built)} has no 'task_id'")
-            built.append(self._job(task_id, now=now, **options))
+        specs = list(jobs)
+        builder = JobBuilder(self.name, now, len(specs))
+        built = [builder.build_from(s, caller="add_bulk", index=i) for i, s in enumerate(specs)]
         if not built:
             return []
         return await self.backend.enqueue(self.name, built, now, connection=connection)
@@ -222,7 +170,7 @@ class Queue:
         if cron is not None and not croniter.is_valid(cron):
             raise ValueError(f"invalid cron expression {cron!r}")
         now = self.clock()
-        job = self._job(task_id, args, kwargs, now=now, **options)
+        job = JobBuilder(self.name, now).build(task_id, args, kwargs, **options)
         key = key or repeatable_key(job.task_id, every, cron, job.args, job.kwargs)
         payload = {k: v for k, v in job.to_dict().items() if k in _REPEATABLE_JOB_FIELDS}
         await self.backend.save_repeatable(

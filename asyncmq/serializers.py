@@ -41,37 +41,54 @@ def check_value(value: Any, label: str = "value") -> None:
 
     Allowed: ``str``, 64-bit ``int``, finite ``float``, ``bool``, ``None``, lists and tuples (they
     come back as lists) and dicts with ``str`` keys, nested. Subclasses (enums, ``IntEnum``),
-    UUIDs, datetimes, sets and NaN are refused rather than silently changed.
+    UUIDs, datetimes, sets and NaN are refused rather than silently changed. ``label`` names
+    the value in the error.
     """
-    kind = type(value)
-    if kind is str or kind is bool or value is None:
-        return
-    if kind is int:
-        if not -(2**63) <= value < 2**64:
-            raise SerializationError(f"{label} cannot be serialised: {value} exceeds 64 bits")
-        return
-    if kind is float:
-        if not math.isfinite(value):
-            raise SerializationError(f"{label} cannot be serialised: {value!r} is not finite")
-        return
-    if kind is list or kind is tuple:
-        for index, item in enumerate(value):
-            check_value(item, f"{label}[{index}]")
-        return
-    if kind is dict:
-        for key, item in value.items():
-            if type(key) is not str:
-                raise SerializationError(f"{label} cannot be serialised: key {key!r} is not a str")
-            check_value(item, f"{label}[{key!r}]")
-        return
-    raise SerializationError(
-        f"{label} cannot be serialised: {kind.__name__} does not round-trip through JSON"
-    )
+    _check(value, label, ())
 
 
 def check_arguments(args: Sequence[Any], kwargs: Mapping[str, Any]) -> None:
     """Raise :class:`SerializationError` naming the first argument that cannot be encoded."""
     for index, value in enumerate(args):
-        check_value(value, f"positional argument {index}")
+        _check(value, ("positional argument", index), ())
     for name, value in kwargs.items():
-        check_value(value, f"keyword argument {name!r}")
+        _check(value, ("keyword argument", name), ())
+
+
+# A value's label is built only for an error: checking is on every add's path.
+_Root = str | tuple[str, int | str]
+
+
+def _check(value: Any, root: _Root, path: tuple[int | str, ...]) -> None:
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        return
+    if kind is int:
+        if not -(2**63) <= value < 2**64:
+            _refuse_value(root, path, f"{value} exceeds 64 bits")
+        return
+    if kind is float:
+        if not math.isfinite(value):
+            _refuse_value(root, path, f"{value!r} is not finite")
+        return
+    if kind is list or kind is tuple:
+        for index, item in enumerate(value):
+            _check(item, root, (*path, index))
+        return
+    if kind is dict:
+        for key, item in value.items():
+            if type(key) is not str:
+                _refuse_value(root, path, f"key {key!r} is not a str")
+            _check(item, root, (*path, key))
+        return
+    _refuse_value(root, path, f"{kind.__name__} does not round-trip through JSON")
+
+
+def _refuse_value(root: _Root, path: tuple[int | str, ...], why: str) -> None:
+    if isinstance(root, tuple):
+        kind, key = root
+        label = f"{kind} {key}" if isinstance(key, int) else f"{kind} {key!r}"
+    else:
+        label = root
+    label += "".join(f"[{step!r}]" for step in path)
+    raise SerializationError(f"{label} cannot be serialised: {why}")
