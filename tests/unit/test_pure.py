@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+import time
 import uuid
 from datetime import datetime, timezone
 
@@ -11,12 +12,14 @@ import pytest
 
 from asyncmq.backends.base import Repeatable
 from asyncmq.backoff import Backoff
+from asyncmq.builder import JobBuilder
 from asyncmq.errors import SerializationError
 from asyncmq.flow import _parents_first
-from asyncmq.jobs import Job, JobError, JobState
+from asyncmq.jobs import Job, JobError, JobState, new_job_id, new_job_ids
 from asyncmq.ratelimit import RateLimit, TokenBucket
 from asyncmq.scheduler import KeepJobs, latest_fire, next_fire, repeatable_key, tick_job
-from asyncmq.serializers import check_arguments, dumps, loads
+from asyncmq.serializers import check_arguments, check_value, dumps, loads
+from asyncmq.tasks import task
 
 
 def test_token_bucket_bursts_then_refills() -> None:
@@ -129,3 +132,42 @@ def test_flow_order_puts_parents_first() -> None:
         Job("t", id="c", depends_on=["b", "a"]),
     )
     assert [j.id for j in _parents_first([c, b, a])] == ["a", "b", "c"]
+
+
+def test_error_labels_name_the_nested_value() -> None:
+    with pytest.raises(SerializationError, match=r"keyword argument 'opts'\['a'\]\[1\] "):
+        check_arguments([], {"opts": {"a": [1, math.inf]}})
+    with pytest.raises(SerializationError, match=r"positional argument 2\[0\] .*key 3"):
+        check_arguments([1, 2, [{3: 4}]], {})
+    with pytest.raises(SerializationError, match=r"^the result\['x'\] cannot"):
+        check_value({"x": {1, 2}}, "the result")
+
+
+def test_job_ids_are_unique_and_follow_creation_time() -> None:
+    ids = new_job_ids(1000)
+    assert len(set(ids)) == 1000
+    assert all(len(i) == 32 and int(i, 16) >= 0 for i in ids)
+    stamp = int(ids[0][:12], 16)
+    assert abs(stamp - time.time() * 1000) < 60_000
+    time.sleep(0.002)
+    later = new_job_id()
+    assert later[:12] > ids[-1][:12]
+    assert Job("m.f").id != Job("m.f").id
+
+
+def test_builder_applies_task_defaults_once_per_task() -> None:
+    @task(queue="q", retries=2, ttl=9.0, priority=1, timeout=3.0, backoff=1.5)
+    async def slow() -> None: ...
+
+    builder = JobBuilder("q", 100.0, expected=2)
+    first = builder.build(slow, [1])
+    second = builder.build(slow.id, priority=0, retries=0, delay=5)
+    assert (first.priority, first.retries, first.ttl, first.timeout) == (1, 2, 9.0, 3.0)
+    assert first.backoff == Backoff("fixed", 1.5, 1.5)
+    assert (second.priority, second.retries, second.run_at) == (0, 0, 105.0)
+    assert first.created_at == second.created_at == 100.0
+    third = builder.build("not.registered.here")  # more jobs than expected: still new ids
+    assert (third.priority, third.retries, third.ttl) == (5, 0, None)
+    assert len({first.id, second.id, third.id}) == 3
+    with pytest.raises(ValueError, match=r"add_bulk\(\) job 7 has no 'task_id'"):
+        builder.build_from({"args": [1]}, caller="add_bulk", index=7)
