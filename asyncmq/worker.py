@@ -20,6 +20,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 
 from asyncmq.backends.base import (
     BaseBackend,
+    Claimed,
     Completion,
     Failure,
     Lease,
@@ -140,6 +141,7 @@ class WorkerPool:
 
     async def _claim_loop(self) -> None:
         backoff = _Backoff()
+        woken: Claimed | None = None  # what the last idle wait claimed as it woke
         while True:
             free = self.concurrency - len(self._running)
             if free <= 0:
@@ -150,20 +152,23 @@ class WorkerPool:
                 self._settled = anyio.Event()
                 await self._settled.wait()
                 continue
-            try:
-                claimed = await self.backend.claim(
-                    self.queue,
-                    free,
-                    lease=self.lease,
-                    token=os.urandom(16).hex(),
-                    now=self.clock(),
-                    rate=self.rate,
-                )
-            except Exception:
-                log.exception("claim on queue %r failed; retrying", self.queue)
-                await backoff.sleep()
-                continue
-            backoff.reset()
+            if woken is not None:
+                claimed, woken = woken, None
+            else:
+                try:
+                    claimed = await self.backend.claim(
+                        self.queue,
+                        free,
+                        lease=self.lease,
+                        token=os.urandom(16).hex(),
+                        now=self.clock(),
+                        rate=self.rate,
+                    )
+                except Exception:
+                    log.exception("claim on queue %r failed; retrying", self.queue)
+                    await backoff.sleep()
+                    continue
+                backoff.reset()
             for job in claimed.jobs:
                 self._start(job)
             if claimed.jobs:
@@ -173,32 +178,45 @@ class WorkerPool:
                 pause = claimed.throttled_until - self.clock()
                 await anyio.sleep(min(max(pause, 0.001), 1.0))
             elif len(claimed.jobs) < free:
-                await self._idle(promote=not claimed.jobs)
+                woken = await self._idle(promote=not claimed.jobs, free=free - len(claimed.jobs))
 
-    async def _idle(self, *, promote: bool) -> None:
+    async def _idle(self, *, promote: bool, free: int) -> Claimed | None:
         """Wait for work. First promote due delayed jobs, unless the last claim found work
         (the wake-up was for that) and no known delayed job is due yet: this keeps a busy
-        trickle of jobs to one round trip per wake-up besides the claim."""
+        trickle of jobs to one round trip per wake-up besides the claim. Returns what the
+        backend claimed as the wait ended (``wait_and_claim``), or None to claim next."""
         if promote or (self._next_run_at is not None and self._next_run_at <= self.clock()):
             try:
                 promoted = await self.backend.promote_due(self.queue, self.clock())
             except Exception:
                 log.exception("promote_due on queue %r failed", self.queue)
                 await anyio.sleep(1.0)
-                return
+                return None
             self._next_run_at = promoted.next_run_at
             if promoted.count:
-                return
+                return None
         timeout = self.idle_wait
         if self._next_run_at is not None:
             timeout = min(timeout, max(self._next_run_at - self.clock(), 0.0))
         if timeout <= 0:
-            return
+            return None
         try:
-            await self.backend.wait_for_jobs(self.queue, timeout)
+            claimed = await self.backend.wait_and_claim(
+                self.queue,
+                free,
+                timeout=timeout,
+                lease=self.lease,
+                token=os.urandom(16).hex(),
+                now=self.clock(),
+                rate=self.rate,
+            )
         except Exception:
             log.exception("wait_for_jobs on queue %r failed", self.queue)
             await anyio.sleep(min(timeout, 1.0))
+            return None
+        if claimed.jobs or claimed.throttled_until is not None:
+            return claimed
+        return None
 
     def _start(self, job: Job) -> None:
         assert job.lease_token is not None

@@ -253,6 +253,28 @@ class BaseBackend(abc.ABC):
         """Return when work may be ready on ``queue`` (an enqueue, resume or promotion
         anywhere), or after ``timeout`` seconds. Spurious wake-ups are allowed."""
 
+    async def wait_and_claim(
+        self,
+        queue: str,
+        limit: int,
+        *,
+        timeout: float,
+        lease: float,
+        token: str,
+        now: float,
+        rate: RateLimit | None = None,
+    ) -> Claimed:
+        """:meth:`wait_for_jobs`, then, where the store can do it in the same round trip as
+        the wake-up, :meth:`claim` with these arguments; an idle worker's path to its next
+        job. Returns what was claimed, often nothing: the caller then claims as usual.
+
+        A claim made here runs later than ``now`` (when the wait ended), and the jobs carry
+        that later instant (``started_at``, ``lease_until``, ttl checks). Cancelled, it leaves
+        no job claimed under ``token``. The default only waits.
+        """
+        await self.wait_for_jobs(queue, timeout)
+        return Claimed([])
+
     # -- inspection and admin ------------------------------------------------------------
 
     @abc.abstractmethod

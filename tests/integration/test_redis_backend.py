@@ -89,6 +89,36 @@ async def test_an_enqueue_elsewhere_wakes_a_waiter_at_once(
     assert max(woke) < 0.1 + 1.0, woke
 
 
+async def test_wait_and_claim_claims_in_the_round_trip_of_the_wake_up(
+    pair: tuple[RedisBackend, RedisBackend], queue_name: str, redis_url: str
+) -> None:
+    waiter, producer = pair
+    got: list[list[Job]] = []
+
+    async def wait() -> None:
+        claimed = await waiter.wait_and_claim(
+            queue_name, 5, timeout=10.0, lease=30, token="w", now=T0
+        )
+        got.append(claimed.jobs)
+
+    # A fresh server loads the scripts on the first wait, which claims nothing.
+    await waiter.wait_and_claim(queue_name, 5, timeout=0.01, lease=30, token="v", now=T0)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(wait)
+        await anyio.sleep(0.3)
+        await producer.enqueue(queue_name, [_job(queue_name, id="j")], T0)
+    if "cluster" in redis_url:  # a cluster client only waits; the worker claims next
+        assert got == [[]]
+        return
+    ((taken,),) = got
+    # The claim ran when the wait ended: its instant is the caller's `now` moved on by the
+    # wait's length on the server's clock.
+    assert taken.started_at is not None and T0 + 0.25 <= taken.started_at < T0 + 3
+    assert taken.lease_until == pytest.approx(taken.started_at + 30)
+    stored = await producer.get_job(queue_name, "j")
+    assert stored is not None and stored.started_at == taken.started_at
+
+
 async def test_wait_with_no_time_left_returns_at_once(
     pair: tuple[RedisBackend, RedisBackend], queue_name: str
 ) -> None:

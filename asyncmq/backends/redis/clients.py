@@ -6,11 +6,12 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from importlib import resources
 from typing import Any, cast
 from urllib.parse import urlsplit
 
+import anyio
 import hiredis
 from redis._parsers import BaseParser
 from redis.asyncio import ConnectionPool, Redis, SSLConnection
@@ -189,6 +190,47 @@ class Pipelined:
             if not unblocker.send_and_forget("CLIENT", "UNBLOCK", replies.client_id):
                 replies.close()
             raise
+
+    async def execute_around_blocking(
+        self,
+        unblocker: Pipelined,
+        commands: Sequence[tuple[Any, ...]],
+        on_cancel: Callable[[Any], Awaitable[None]],
+    ) -> list[Any]:
+        """Send ``commands`` (one of them blocking) in one write and return their replies,
+        an error reply as the exception it maps to.
+
+        Cancelled before the last reply: the blocking command is ended with CLIENT UNBLOCK
+        on ``unblocker``, the commands behind it still run on the server, and the last
+        reply (or the exception it became) goes to ``on_cancel``, shielded, before the
+        cancellation goes on. If the connection cannot be kept in step it is closed, and
+        the server then drops what had not run yet.
+        """
+        replies = self._current() or await self._connect()
+        if replies.client_id is None:
+            replies.client_id = await replies.request(_pack(("CLIENT", "ID"))[0])
+        waiters = [replies.request(_pack(command)[0]) for command in commands]
+        try:
+            # Replies come in order: the last one done means all are. (asyncio.wait leaves the
+            # futures alone when this task is cancelled; awaiting one would cancel it.)
+            await asyncio.wait([waiters[-1]])
+        except asyncio.CancelledError:
+            with anyio.CancelScope(shield=True):
+                if not waiters[-1].done() and not unblocker.send_and_forget(
+                    "CLIENT", "UNBLOCK", replies.client_id
+                ):
+                    replies.close()
+                with anyio.move_on_after(5.0):
+                    await asyncio.wait([waiters[-1]])
+                last = waiters[-1]
+                if not last.done():
+                    replies.close()
+                    outcome: Any = RedisConnectionError("no reply after CLIENT UNBLOCK")
+                else:
+                    outcome = last.exception() or last.result()
+                await on_cancel(outcome)
+            raise
+        return [w.exception() or w.result() for w in waiters]
 
     def send_and_forget(self, *args: Any) -> bool:
         """Send a command whose reply nobody waits for; False if not connected."""

@@ -31,6 +31,10 @@ Layout, for ``prefix="asyncmq"`` and queue ``emails``::
     asyncmq:{emails}:claims:<token>          STRING JSON list of the job ids one claim took,
                                                    kept for one lease so a claim retried after
                                                    a lost reply returns the same jobs
+    asyncmq:{emails}:woke:<token>            LIST  an idle worker's wait (wait_and_claim):
+                                                   the server time it began, then the marker
+                                                   element if a wake-up came; read and
+                                                   deleted by the claim sent behind the wait
 
 Scripts get the fixed keys and the prefixes ending in ``:`` (to which Lua appends a job id or
 a claim token) as KEYS, in :data:`QUEUE_KEYS` order.
@@ -57,6 +61,7 @@ QUEUE_KEYS = (
     "pending:",
     "dependents:",
     "claims:",
+    "woke:",
 )
 _INDEX = {name: i for i, name in enumerate(QUEUE_KEYS)}
 
@@ -80,3 +85,8 @@ def pick(keys: list[str], name: str) -> str:
 def job(keys: list[str], job_id: str) -> str:
     """The hash of one job."""
     return keys[_INDEX["job:"]] + job_id
+
+
+def woke(keys: list[str], token: str) -> str:
+    """The list an idle worker's wait moves the wake-up marker to (see claim.lua)."""
+    return keys[_INDEX["woke:"]] + token

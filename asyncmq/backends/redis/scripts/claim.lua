@@ -4,7 +4,10 @@
 --
 -- KEYS: the queue's keys (see common.lua).
 -- ARGV: now, limit, lease_until, token, rate_limit or '' (no limit), rate_interval,
---       lease in milliseconds, '1' when this is a retry of a claim whose reply was lost
+--       lease in milliseconds, '1' when this is a retry of a claim whose reply was lost,
+--       '1' when sent behind an idle worker's wait (wait_start, then BLMOVE of the marker
+--       to woke:<token>): claim only if the wait got the wake-up, and move now and
+--       lease_until on by how long the wait lasted on the server's clock
 -- Returns: {throttled_until or false, job...}, each job {id, JOB_FIELDS values...} as stored
 --          after the claim. throttled_until ('inf' when rate_limit is 0) is set when the
 --          bucket kept the claim from taking `limit` jobs. A retry whose first attempt did
@@ -13,6 +16,19 @@
 
 local now_s, lease_until, token = ARGV[1], ARGV[3], ARGV[4]
 local record = K.claims .. token
+if ARGV[9] == '1' then
+  local woke = K.woke .. token
+  local got = redis.call('LRANGE', woke, 0, -1)
+  redis.call('DEL', woke)
+  -- {start} alone: the wait timed out or was ended; the worker claims as usual next.
+  if #got < 2 then return { false } end
+  local t = redis.call('TIME')
+  local waited = tonumber(t[1]) + tonumber(t[2]) / 1e6 - tonumber(got[1])
+  if waited > 0 then
+    now_s = string.format('%.17g', tonumber(now_s) + waited)
+    lease_until = string.format('%.17g', tonumber(lease_until) + waited)
+  end
+end
 if ARGV[8] == '1' then
   local ids = redis.call('GET', record)
   if ids then

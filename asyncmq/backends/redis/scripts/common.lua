@@ -5,6 +5,7 @@
 --   1 meta  2 waiting  3 delayed  4 waiting-children  5 active  6 completed  7 failed
 --   8 expired  9 cancelled  10 marker  11 repeatables  12 workers  13 workers-seen
 --   14 job: prefix  15 pending: prefix  16 dependents: prefix  17 claims: prefix
+--   18 woke: prefix
 -- Times travel as the caller's decimal strings and are stored verbatim, never re-formatted
 -- by Lua (whose tostring keeps only 14 digits).
 
@@ -12,6 +13,7 @@ local K = {
   meta = KEYS[1], waiting = KEYS[2], delayed = KEYS[3], children = KEYS[4], active = KEYS[5],
   marker = KEYS[10], repeatables = KEYS[11], workers = KEYS[12], seen = KEYS[13],
   job = KEYS[14], pending = KEYS[15], dependents = KEYS[16], claims = KEYS[17],
+  woke = KEYS[18],
 }
 local SET_OF = {
   ['waiting'] = KEYS[2], ['delayed'] = KEYS[3], ['waiting-children'] = KEYS[4],
