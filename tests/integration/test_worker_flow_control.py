@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import anyio
+import anyio.lowlevel
 import pytest
 
 from asyncmq import worker
@@ -62,3 +63,51 @@ def _completed(backend: InMemoryBackend, queue: str) -> object:
         return (await backend.counts(queue))[JobState.COMPLETED]
 
     return count
+
+
+async def test_the_feed_hands_items_over_in_order_and_ends_when_closed() -> None:
+    feed: worker._Feed[int] = worker._Feed()
+    got: dict[str, list[int]] = {"a": [], "b": []}
+
+    async def consume(name: str) -> None:
+        while (item := await feed.get()) is not None:
+            got[name].append(item)
+            await anyio.lowlevel.checkpoint()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(consume, "a")
+        tg.start_soon(consume, "b")
+        await anyio.sleep(0.01)
+        for i in range(100):
+            feed.put(i)
+        await anyio.sleep(0.01)
+        feed.put(100)
+        feed.close()
+    assert sorted(got["a"] + got["b"]) == list(range(101))
+    assert got["a"] == sorted(got["a"]) and got["b"] == sorted(got["b"])
+    assert got["a"] and got["b"]  # both took part
+    assert feed.take(5) == []
+
+
+async def test_a_cancelled_feed_waiter_passes_its_wake_up_on() -> None:
+    feed: worker._Feed[str] = worker._Feed()
+    taken: list[str | None] = []
+
+    got = anyio.Event()
+
+    async def wait(scope: anyio.CancelScope) -> None:
+        with scope:
+            taken.append(await feed.get())
+            got.set()
+
+    first, second = anyio.CancelScope(), anyio.CancelScope()
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(wait, first)
+        await anyio.sleep(0.01)
+        tg.start_soon(wait, second)
+        await anyio.sleep(0.01)
+        first.cancel()  # the first waiter is cancelled, and before it runs...
+        feed.put("x")  # ...put() sets its wake-up: it must pass that on to the second
+        with anyio.fail_after(2):
+            await got.wait()
+    assert taken == ["x"]
