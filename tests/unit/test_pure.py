@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import random
-import time
 import uuid
 from datetime import datetime, timezone
 
@@ -143,15 +142,11 @@ def test_error_labels_name_the_nested_value() -> None:
         check_value({"x": {1, 2}}, "the result")
 
 
-def test_job_ids_are_unique_and_follow_creation_time() -> None:
+def test_job_ids_are_unique_random_hex() -> None:
     ids = new_job_ids(1000)
     assert len(set(ids)) == 1000
     assert all(len(i) == 32 and int(i, 16) >= 0 for i in ids)
-    stamp = int(ids[0][:12], 16)
-    assert abs(stamp - time.time() * 1000) < 60_000
-    time.sleep(0.002)
-    later = new_job_id()
-    assert later[:12] > ids[-1][:12]
+    assert new_job_id() not in ids
     assert Job("m.f").id != Job("m.f").id
 
 
