@@ -37,9 +37,9 @@ log = logging.getLogger("asyncmq.worker")
 
 Clock = Callable[[], float]
 # Settles one round trip sends at most, and how many finished jobs may wait to be settled
-# before the claim loop stops taking more: a store that settles slower than jobs finish
-# would otherwise collect an ever longer backlog of finished jobs, whose leases the
-# heartbeat keeps renewing, and of claimed ones waiting behind it.
+# before the claim loop stops taking more: a store that settles slower than jobs finish would
+# otherwise collect finished jobs whose leases run out (no heartbeat covers them), so they
+# are handed back and run again.
 _SETTLE_BATCH = 500
 _MAX_UNSETTLED = 2 * _SETTLE_BATCH
 Settle = Completion | Retrial | Failure
@@ -78,10 +78,6 @@ class _Feed(Generic[T]):
         self._items.append(item)
         if self._idle:
             self._idle.popleft().set()
-
-    def pending(self) -> list[T]:
-        """The items not taken yet, in order."""
-        return list(self._items)
 
     def take(self, most: int) -> list[T]:
         """Up to ``most`` items that are there now, without waiting."""
@@ -165,7 +161,6 @@ class WorkerPool:
         self._slot_freed: anyio.Event
         self._settled: anyio.Event
         self._unsettled = 0  # outcomes sent to the settler and not yet settled
-        self._settling: list[Settle] = []  # the batch the settler is sending
         self._job_done: anyio.Event
         self._stop_requested: anyio.Event
         self._outcomes: _Feed[Settle]
@@ -396,7 +391,6 @@ class WorkerPool:
         backoff = _Backoff()
         while (first := await self._outcomes.get()) is not None:
             batch = [first, *self._outcomes.take(_SETTLE_BATCH - 1)]
-            self._settling = batch
             while True:
                 try:
                     await self._settle(batch)
@@ -410,7 +404,6 @@ class WorkerPool:
                         # and requeue_expired hands these jobs to another worker.
                         break
                     await backoff.sleep()
-            self._settling = []
             self._unsettled -= len(batch)
             self._settled.set()
 
@@ -448,15 +441,12 @@ class WorkerPool:
 
     async def _extend_leases(self, now: float) -> None:
         running = list(self._running.values())
-        # Finished jobs keep their leases until settled too: a slow store must not let them
-        # run out and hand the jobs to another worker to run again.
-        finished = [s.lease for s in (*self._settling, *self._outcomes.pending())]
-        if not running and not finished:
+        if not running:
             return
         kept = await self.backend.extend_lease(
-            self.queue, [r.lease for r in running] + finished, now + self.lease
+            self.queue, [r.lease for r in running], now + self.lease
         )
-        for item, ok in zip(running, kept, strict=False):
+        for item, ok in zip(running, kept, strict=True):
             if not ok:
                 item.stop("lost")
 
