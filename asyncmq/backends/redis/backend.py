@@ -486,9 +486,13 @@ class RedisBackend(BaseBackend):
     async def _pop_marker(self, wire: Pipelined, marker: str, timeout: float) -> None:
         waiter = self._take_waiter()
         try:
-            # A worker cancels its wait whenever its own settle may have made work: CLIENT
-            # UNBLOCK (sent on `wire`) ends the pop without dropping the connection.
-            await waiter.execute_blocking(wire, "BLPOP", marker, num(max(timeout, 0.001)))
+            # A cancelled wait (a stopping worker) is ended by CLIENT UNBLOCK sent on `wire`,
+            # which keeps this connection for the next wait.
+            (reply,) = await waiter.execute_around_blocking(
+                wire, [("BLPOP", marker, num(max(timeout, 0.001)))], _nothing_to_undo
+            )
+            if isinstance(reply, Exception):
+                raise reply
         finally:
             self._idle_waiters.append(waiter)
 
@@ -652,6 +656,10 @@ def _backoff(failures: int) -> float:
     """Seconds to wait after ``failures`` failed attempts: 0.1 doubling to 1 (as redis-py's
     ExponentialBackoff(cap=1.0, base=0.05) the clients retry with)."""
     return min(0.05 * 2.0**failures, 1.0)
+
+
+async def _nothing_to_undo(reply: Any) -> None:
+    """A cancelled blocking pop of the marker: the wake-up it may have taken is harmless."""
 
 
 def _claim_args(

@@ -176,21 +176,6 @@ class Pipelined:
         waiters = [replies.request(_pack(command)[0]) for command in commands]
         return list(await asyncio.gather(*waiters, return_exceptions=True))
 
-    async def execute_blocking(self, unblocker: Pipelined, *args: Any) -> Any:
-        """Send a blocking command (BLPOP...) and return its reply. A caller cancelled while
-        the server holds the command has ``unblocker``, another connection, end it with
-        CLIENT UNBLOCK, so this connection stays in step and open rather than reconnecting
-        on every cancelled wait (or, if ``unblocker`` is not connected, closes it)."""
-        replies = self._current() or await self._connect()
-        if replies.client_id is None:
-            replies.client_id = await replies.request(_pack(("CLIENT", "ID"))[0])
-        try:
-            return await replies.request(_pack(args)[0])
-        except asyncio.CancelledError:
-            if not unblocker.send_and_forget("CLIENT", "UNBLOCK", replies.client_id):
-                replies.close()
-            raise
-
     async def execute_around_blocking(
         self,
         unblocker: Pipelined,
@@ -204,7 +189,8 @@ class Pipelined:
         on ``unblocker``, the commands behind it still run on the server, and the last
         reply (or the exception it became) goes to ``on_cancel``, shielded, before the
         cancellation goes on. If the connection cannot be kept in step it is closed, and
-        the server then drops what had not run yet.
+        the server then drops what had not run yet. Either way the connection stays usable
+        (or reconnects on its next call) rather than being dropped on every cancelled wait.
         """
         replies = self._current() or await self._connect()
         if replies.client_id is None:
