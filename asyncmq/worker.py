@@ -209,14 +209,7 @@ class WorkerPool:
                 claimed, woken = woken, None
             else:
                 try:
-                    claimed = await self.backend.claim(
-                        self.queue,
-                        free,
-                        lease=self.lease,
-                        token=os.urandom(16).hex(),
-                        now=self.clock(),
-                        rate=self.rate,
-                    )
+                    claimed = await self.backend.claim(self.queue, free, **self._claim_terms())
                 except Exception:
                     log.exception("claim on queue %r failed; retrying", self.queue)
                     await backoff.sleep()
@@ -255,21 +248,24 @@ class WorkerPool:
             return None
         try:
             claimed = await self.backend.wait_and_claim(
-                self.queue,
-                free,
-                timeout=timeout,
-                lease=self.lease,
-                token=os.urandom(16).hex(),
-                now=self.clock(),
-                rate=self.rate,
+                self.queue, free, timeout=timeout, **self._claim_terms()
             )
         except Exception:
-            log.exception("wait_for_jobs on queue %r failed", self.queue)
+            log.exception("waiting for jobs on queue %r failed", self.queue)
             await anyio.sleep(min(timeout, 1.0))
             return None
         if claimed.jobs or claimed.throttled_until is not None:
             return claimed
         return None
+
+    def _claim_terms(self) -> dict[str, Any]:
+        """The lease, a fresh token, the instant and the rate limit of one claim."""
+        return {
+            "lease": self.lease,
+            "token": os.urandom(16).hex(),
+            "now": self.clock(),
+            "rate": self.rate,
+        }
 
     def _start(self, job: Job) -> None:
         assert job.lease_token is not None

@@ -173,7 +173,8 @@ class WorkerInfo:
 
 
 class BaseBackend(abc.ABC):
-    """Where jobs live. Subclasses implement every method; none is optional."""
+    """Where jobs live. Subclasses implement every abstract method; ``migrate``,
+    ``maintain``, ``wait_and_claim`` and ``aclose`` have defaults a store may refine."""
 
     # -- transitions ---------------------------------------------------------------------
 
