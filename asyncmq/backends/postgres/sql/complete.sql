@@ -4,10 +4,7 @@
 -- $5 now float8, $6 synchronous_commit for this statement text ('on' or 'off', see
 -- PostgresBackend's synchronous_settles).
 -- Returns id, token, has_dependents of each job completed.
--- The token alone fences it: every transition out of `active` clears lease_token, so a
--- matching token means the job is active under that lease. Leaving `state = 'active'` out
--- keeps the planner on the primary key (queue, id): with it, the planner may pick the
--- jobs_active partial index and read every active row of the queue, dead versions included.
+-- Fenced by the lease token alone, by the primary key (see lease_token in schema.sql).
 UPDATE {schema}.{prefix}jobs AS j
 SET state = 'completed', result = i.result, finished_at = $5::float8,
     lease_token = NULL, lease_until = NULL

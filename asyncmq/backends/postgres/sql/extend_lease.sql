@@ -1,10 +1,7 @@
 -- extend_lease: set lease_until on each job still active under the same token.
 -- $1 queue text, $2 job ids text[], $3 tokens text[], $4 until float8.
 -- Returns id, token of each lease extended.
--- The token alone fences it: every transition out of `active` clears lease_token, so a
--- matching token means the job is active under that lease. Leaving `state = 'active'` out
--- keeps the planner on the primary key (queue, id): with it, the planner may pick the
--- jobs_active partial index and read every active row of the queue, dead versions included.
+-- Fenced by the lease token alone, by the primary key (see lease_token in schema.sql).
 UPDATE {schema}.{prefix}jobs AS j
 SET lease_until = $4::float8
 FROM unnest($2::text[], $3::text[]) AS l(id, token)

@@ -3,10 +3,7 @@
 -- $1 queue text, $2 job ids text[], $3 tokens text[], $4 errors (JSON) text[], $5 now float8,
 -- $6 synchronous_commit for this statement text ('on' or 'off').
 -- Returns id, token, has_dependents of each job failed.
--- The token alone fences it: every transition out of `active` clears lease_token, so a
--- matching token means the job is active under that lease. Leaving `state = 'active'` out
--- keeps the planner on the primary key (queue, id): with it, the planner may pick the
--- jobs_active partial index and read every active row of the queue, dead versions included.
+-- Fenced by the lease token alone, by the primary key (see lease_token in schema.sql).
 UPDATE {schema}.{prefix}jobs AS j
 SET state = 'failed', error = i.error, finished_at = $5::float8,
     lease_token = NULL, lease_until = NULL

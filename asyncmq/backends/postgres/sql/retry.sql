@@ -3,10 +3,7 @@
 -- $5 run_at float8[], $6 now float8, $7 synchronous_commit for this statement text ('on' or
 -- 'off').
 -- Returns id, token of each job moved; notifies the queue's listeners.
--- The token alone fences it: every transition out of `active` clears lease_token, so a
--- matching token means the job is active under that lease. Leaving `state = 'active'` out
--- keeps the planner on the primary key (queue, id): with it, the planner may pick the
--- jobs_active partial index and read every active row of the queue, dead versions included.
+-- Fenced by the lease token alone, by the primary key (see lease_token in schema.sql).
 WITH moved AS (
     UPDATE {schema}.{prefix}jobs AS j
     SET state = CASE WHEN i.run_at > $6::float8 THEN 'delayed' ELSE 'waiting' END,

@@ -40,6 +40,10 @@ CREATE TABLE IF NOT EXISTS {schema}.{prefix}jobs (
     result text,
     error text,
     progress text,
+    -- Set exactly while the job is `active` (every transition out of it clears it), so the
+    -- settles match on the token alone: a `state = 'active'` condition would let the planner
+    -- pick the jobs_active partial index and read every active row of the queue, dead
+    -- versions included, instead of the primary key.
     lease_token text COLLATE "C",
     lease_until double precision,
     -- unmet dependencies of a `waiting-children` job
