@@ -6,7 +6,10 @@ done per job: each task's defaults are looked up once, and ids are drawn in one 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import gc
+import inspect
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from asyncmq.backoff import Backoff
@@ -52,6 +55,72 @@ class JobBuilder:
         depends_on: Iterable[str] | None = None,
     ) -> Job:
         """One job; raises ``SerializationError`` (a ``TypeError``) naming a bad argument."""
+        return self._make(
+            task_id,
+            args,
+            kwargs,
+            delay,
+            priority,
+            retries,
+            ttl,
+            backoff,
+            timeout,
+            job_id,
+            depends_on,
+        )
+
+    def build_from(self, spec: Mapping[str, Any], *, caller: str, index: int) -> Job:
+        """One job from a dict of ``task_id`` (or ``task``) and ``add()``'s keyword arguments,
+        as ``add_bulk`` and ``add_flow`` take them; ``caller`` and ``index`` name it in errors."""
+        get = spec.get
+        task_id = get("task_id") or get("task")
+        if task_id is None:
+            raise ValueError(f"{caller}() job {index} has no 'task_id'")
+        if not spec.keys() <= _SPEC_KEYS:
+            unknown = ", ".join(sorted(map(str, spec.keys() - _SPEC_KEYS)))
+            raise TypeError(f"{caller}() job {index} has unknown options: {unknown}")
+        # Looked up one by one rather than passed on as **spec: this runs once per job of a
+        # bulk call, and a keyword call costs more than the lookups.
+        return self._make(
+            task_id,
+            get("args"),
+            get("kwargs"),
+            get("delay"),
+            get("priority"),
+            get("retries"),
+            get("ttl"),
+            get("backoff"),
+            get("timeout"),
+            get("job_id"),
+            get("depends_on"),
+        )
+
+    def build_many(self, specs: Sequence[Mapping[str, Any]], *, caller: str) -> list[Job]:
+        """A job from each dict, as :meth:`build_from` makes it.
+
+        The cyclic garbage collector is paused meanwhile: a thousand jobs are some six
+        thousand new containers, enough to set off several collections whose work is all in
+        vain (nothing here is garbage yet), and now and then a full one that walks the whole
+        heap: 8 ms against the 2.5 ms this takes, measured with asyncpg loaded.
+        """
+        build_from = self.build_from
+        with _collector_paused():
+            return [build_from(spec, caller=caller, index=i) for i, spec in enumerate(specs)]
+
+    def _make(
+        self,
+        task_id: TaskRef,
+        args: Sequence[Any] | None,
+        kwargs: Mapping[str, Any] | None,
+        delay: float | None,
+        priority: int | None,
+        retries: int | None,
+        ttl: float | None,
+        backoff: Backoff | float | Mapping[str, Any] | None,
+        timeout: float | None,
+        job_id: str | None,
+        depends_on: Iterable[str] | None,
+    ) -> Job:
         name, t_priority, t_retries, t_ttl, t_backoff, t_timeout = self._task_defaults(task_id)
         args = list(args) if args else []
         kwargs = dict(kwargs) if kwargs else {}
@@ -75,15 +144,6 @@ class JobBuilder:
             run_at=now + delay if delay else None,
         )
 
-    def build_from(self, spec: Mapping[str, Any], *, caller: str, index: int) -> Job:
-        """One job from a dict of ``task_id`` (or ``task``) and ``add()``'s keyword arguments,
-        as ``add_bulk`` and ``add_flow`` take them; ``caller`` and ``index`` name it in errors."""
-        options = dict(spec)
-        task_id = options.pop("task_id", None) or options.pop("task", None)
-        if task_id is None:
-            raise ValueError(f"{caller}() job {index} has no 'task_id'")
-        return self.build(task_id, **options)
-
     def _task_defaults(self, task_id: TaskRef) -> _Defaults:
         found = self._defaults.get(task_id)
         if found is None:
@@ -95,3 +155,21 @@ class JobBuilder:
                 found = (name, task.priority, task.retries, task.ttl, task.backoff, task.timeout)
             self._defaults[task_id] = found
         return found
+
+
+# What a job dict of add_bulk() or add_flow() may hold: task_id (or task) and add()'s options.
+_SPEC_KEYS = frozenset(inspect.signature(JobBuilder.build).parameters) - {"self"} | {"task"}
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector for a burst of allocations (no awaits inside), then
+    put it back as it was: an application that disabled it keeps it disabled."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()

@@ -140,8 +140,7 @@ class Queue:
         A job may depend on an earlier job of the same call."""
         now = self.clock()
         specs = list(jobs)
-        builder = JobBuilder(self.name, now, len(specs))
-        built = [builder.build_from(s, caller="add_bulk", index=i) for i, s in enumerate(specs)]
+        built = JobBuilder(self.name, now, len(specs)).build_many(specs, caller="add_bulk")
         if not built:
             return []
         return await self.backend.enqueue(self.name, built, now, connection=connection)

@@ -50,9 +50,22 @@ def check_value(value: Any, label: str = "value") -> None:
 def check_arguments(args: Sequence[Any], kwargs: Mapping[str, Any]) -> None:
     """Raise :class:`SerializationError` naming the first argument that cannot be encoded."""
     for index, value in enumerate(args):
-        _check(value, ("positional argument", index), ())
+        if not _is_scalar(value):
+            _check(value, ("positional argument", index), ())
     for name, value in kwargs.items():
-        _check(value, ("keyword argument", name), ())
+        if not _is_scalar(value):
+            _check(value, ("keyword argument", name), ())
+
+
+def _is_scalar(value: Any) -> bool:
+    """True for the values that need no walk: ``str``, ``None``, ``bool``, a finite ``float``
+    and a 64-bit ``int`` (the common arguments, checked without building a label)."""
+    kind = type(value)
+    if kind is str or value is None or kind is bool:
+        return True
+    if kind is float:
+        return math.isfinite(value)
+    return kind is int and -(2**63) <= value < 2**64
 
 
 # A value's label is built only for an error: checking is on every add's path.

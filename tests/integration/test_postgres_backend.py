@@ -109,8 +109,10 @@ async def test_enqueue_racing_a_completion_never_strands_the_child(
         await worker.complete(queue_name, [Completion(lease_of(taken), None)], T0)
 
 
+# 1 job takes enqueue.sql:insert, 1200 the COPY path (from 1000 jobs)
+@pytest.mark.parametrize("size", [1, 1200])
 async def test_enqueue_joins_the_callers_transaction(
-    make: Factory, postgres_url: str, queue_name: str
+    make: Factory, postgres_url: str, queue_name: str, size: int
 ) -> None:
     import asyncpg
 
@@ -119,14 +121,14 @@ async def test_enqueue_joins_the_callers_transaction(
     await watcher.wait_for_jobs(queue_name, 0.1)  # connects its listener
     conn = await asyncpg.connect(postgres_url)
     try:
-        rolled_back = job(queue_name)
+        rolled_back = [job(queue_name) for _ in range(size)]
         with pytest.raises(RuntimeError):
             async with conn.transaction():
-                await backend.enqueue(queue_name, [rolled_back], T0, connection=conn)
+                await backend.enqueue(queue_name, rolled_back, T0, connection=conn)
                 raise RuntimeError("the caller's work failed")
-        assert await backend.get_job(queue_name, rolled_back.id) is None
+        assert await backend.get_job(queue_name, rolled_back[-1].id) is None
 
-        committed = job(queue_name)
+        committed = [job(queue_name) for _ in range(size)]
         woke_at: list[float] = []
 
         async def waiter() -> None:
@@ -137,22 +139,24 @@ async def test_enqueue_joins_the_callers_transaction(
             tg.start_soon(waiter)
             await anyio.sleep(0.2)
             async with conn.transaction():
-                await backend.enqueue(queue_name, [committed], T0, connection=conn)
+                await backend.enqueue(queue_name, committed, T0, connection=conn)
                 await anyio.sleep(0.3)
                 assert not woke_at  # nothing is visible, nor announced, before the commit
-                assert await backend.get_job(queue_name, committed.id) is None
+                assert await backend.get_job(queue_name, committed[-1].id) is None
             committed_at = time.monotonic()
         assert woke_at and woke_at[0] - committed_at < 1.0
-        stored = await backend.get_job(queue_name, committed.id)
+        stored = await backend.get_job(queue_name, committed[-1].id)
         assert stored is not None and stored.state is JobState.WAITING
+        assert (await backend.counts(queue_name))[JobState.WAITING] == size
     finally:
         await conn.close()
     with pytest.raises(TypeError):
         await backend.enqueue(queue_name, [job(queue_name)], T0, connection=object())
 
 
+@pytest.mark.parametrize("size", [1, 1200])
 async def test_notify_wakes_an_idle_worker_within_milliseconds(
-    make: Factory, queue_name: str
+    make: Factory, queue_name: str, size: int
 ) -> None:
     producer, worker = make(), make()
     await worker.wait_for_jobs(queue_name, 0.1)  # the first wait connects and returns
@@ -170,7 +174,7 @@ async def test_notify_wakes_an_idle_worker_within_milliseconds(
             tg.start_soon(wait)
             await anyio.sleep(0.2)
             sent = time.monotonic()
-            await producer.enqueue(queue_name, [job(queue_name)], T0)
+            await producer.enqueue(queue_name, [job(queue_name) for _ in range(size)], T0)
         assert delays[-1] < 5.0
         assert time.monotonic() - sent < 0.5
     assert all(0.15 < d < 0.7 for d in delays), delays
@@ -237,7 +241,41 @@ async def test_migrate_is_idempotent_and_versioned(
         versions = await conn.fetch(f"SELECT version FROM {backend._schema}.asyncmq_schema_version")
     finally:
         await conn.close()
-    assert [r[0] for r in versions] == [1]
+    assert [r[0] for r in versions] == [1, 2]
+
+
+async def test_migrate_upgrades_a_version_1_schema(
+    make: Factory, postgres_url: str, queue_name: str
+) -> None:
+    """A database left at version 1 (inserts did not notify) gets migration 2 on first use:
+    then a bulk COPY alone wakes an idle worker."""
+    import asyncpg
+
+    backend = make()
+    sql = backend._sql
+    conn = await asyncpg.connect(postgres_url)
+    try:
+        await conn.execute(sql.schema_sql)
+        await backend.enqueue(queue_name, [job(queue_name, id="old")], T0)  # migrates
+        versions = await conn.fetch(f"SELECT version FROM {backend._schema}.asyncmq_schema_version")
+    finally:
+        await conn.close()
+    assert [r[0] for r in versions] == [1, 2]
+    woke = anyio.Event()
+    await backend.wait_for_jobs(queue_name, 0.1)  # connects the listener
+    await backend.wait_for_jobs(queue_name, 0.1)  # and takes the wake-up of "old"
+
+    async def wait() -> None:
+        await backend.wait_for_jobs(queue_name, 10.0)
+        woke.set()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(wait)
+        await anyio.sleep(0.2)
+        with anyio.fail_after(2.0):
+            await make().enqueue(queue_name, [job(queue_name) for _ in range(1000)], T0)
+            await woke.wait()
+    assert (await backend.counts(queue_name))[JobState.WAITING] == 1001
 
 
 async def test_from_url_and_identifiers() -> None:

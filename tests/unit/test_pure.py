@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import gc
+import itertools
 import math
 import random
 import uuid
 from datetime import datetime, timezone
+from typing import Any
 
 import pytest
 
@@ -142,10 +145,14 @@ def test_error_labels_name_the_nested_value() -> None:
         check_value({"x": {1, 2}}, "the result")
 
 
-def test_job_ids_are_unique_random_hex() -> None:
+def test_job_ids_are_unique_hex_consecutive_within_a_call() -> None:
     ids = new_job_ids(1000)
     assert len(set(ids)) == 1000
     assert all(len(i) == 32 and int(i, 16) >= 0 for i in ids)
+    # one call's ids sit side by side in an index; two calls start at random places
+    numbers = [int(i, 16) for i in ids]
+    assert all(b - a == 1 for a, b in itertools.pairwise(numbers)) or 0 in numbers
+    assert not set(new_job_ids(1000)) & set(ids)
     assert new_job_id() not in ids
     assert Job("m.f").id != Job("m.f").id
 
@@ -166,3 +173,36 @@ def test_builder_applies_task_defaults_once_per_task() -> None:
     assert len({first.id, second.id, third.id}) == 3
     with pytest.raises(ValueError, match=r"add_bulk\(\) job 7 has no 'task_id'"):
         builder.build_from({"args": [1]}, caller="add_bulk", index=7)
+    with pytest.raises(TypeError, match=r"add_flow\(\) job 2 has unknown options: dealy, tll"):
+        builder.build_from({"task": "m.f", "tll": 1, "dealy": 2}, caller="add_flow", index=2)
+    spec = {"task": slow, "args": [2], "delay": 1, "job_id": "j", "depends_on": ["a", "a"]}
+    from_spec = builder.build_from(spec, caller="add_bulk", index=0)
+    assert (from_spec.task_id, from_spec.args, from_spec.id) == (slow.id, [2], "j")
+    assert (from_spec.run_at, from_spec.depends_on, from_spec.retries) == (101.0, ["a"], 2)
+
+
+def test_build_many_pauses_the_collector_and_puts_it_back() -> None:
+    seen: list[bool] = []
+
+    @task(queue="q")
+    async def probe() -> None: ...
+
+    class Spy(dict[str, Any]):
+        def get(self, key: str, default: Any = None) -> Any:
+            seen.append(gc.isenabled())
+            return super().get(key, default)
+
+    builder = JobBuilder("q", 1.0, expected=2)
+    assert gc.isenabled()
+    jobs = builder.build_many([Spy(task_id=probe.id), Spy(task_id=probe.id)], caller="add_bulk")
+    assert [j.task_id for j in jobs] == [probe.id] * 2
+    assert seen and not any(seen) and gc.isenabled()
+    with pytest.raises(ValueError, match="job 1 has no 'task_id'"):
+        builder.build_many([{"task_id": probe.id}, {"args": []}], caller="add_bulk")
+    assert gc.isenabled()
+    gc.disable()  # an application's own choice is left alone
+    try:
+        builder.build_many([{"task_id": probe.id}], caller="add_bulk")
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

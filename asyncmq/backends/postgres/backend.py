@@ -247,7 +247,7 @@ class PostgresBackend(BaseBackend):
         elif len(jobs) >= _COPY_FROM:
 
             async def work(conn: Any) -> None:
-                await self._enqueue_copy(conn, queue, jobs, now)
+                await self._enqueue_copy(conn, queue, jobs, now, own=connection is None)
 
         else:
             sql, arrays = self._sql["enqueue.insert"], job_arrays(jobs)
@@ -262,20 +262,33 @@ class PostgresBackend(BaseBackend):
             await work(connection)
         return ids
 
-    async def _enqueue_copy(self, conn: Any, queue: str, jobs: Sequence[Job], now: float) -> None:
+    async def _enqueue_copy(
+        self, conn: Any, queue: str, jobs: Sequence[Job], now: float, *, own: bool
+    ) -> None:
         """COPY a large batch straight into the jobs table; if an id exists already (COPY
-        cannot skip it), insert the batch with enqueue.sql:insert instead."""
+        cannot skip it), insert the batch with enqueue.sql:insert instead.
+
+        On a connection of our own the COPY runs alone, autocommitted: one statement is atomic
+        by itself, and the insert trigger sends the wake-up, so it takes one round trip and
+        one commit. In a caller's transaction it runs in a savepoint, so that a duplicate id
+        rolls back only the COPY and the insert can follow.
+        """
         try:
-            async with conn.transaction():
-                await conn.copy_records_to_table(
-                    self._table,
-                    schema_name=self._schema,
-                    columns=COPY_COLUMNS,
-                    records=copy_records(queue, jobs, now),
-                )
-                await conn.fetchrow(self._sql["enqueue.notify"], queue)
+            if own:
+                await self._copy(conn, queue, jobs, now)
+            else:
+                async with conn.transaction():
+                    await self._copy(conn, queue, jobs, now)
         except asyncpg.UniqueViolationError:
             await conn.fetchrow(self._sql["enqueue.insert"], queue, now, *job_arrays(jobs))
+
+    async def _copy(self, conn: Any, queue: str, jobs: Sequence[Job], now: float) -> None:
+        await conn.copy_records_to_table(
+            self._table,
+            schema_name=self._schema,
+            columns=COPY_COLUMNS,
+            records=copy_records(queue, jobs, now),
+        )
 
     async def _enqueue_dependent(
         self, conn: Any, queue: str, jobs: Sequence[Job], now: float

@@ -1,4 +1,6 @@
--- enqueue: insert jobs absent by id, in order; wake workers listening on the queue.
+-- enqueue: insert jobs absent by id, in order. Workers listening on the queue are woken by the
+-- insert trigger (migrations/0002_notify_on_insert.sql), for these statements and for the
+-- COPY that large batches take instead.
 
 -- name: insert
 -- Jobs without dependencies, one statement. $1 queue text, $2 now float8, then one array per
@@ -24,18 +26,8 @@ WITH inserted AS (
     ) AS i(id, task_id, args, kwargs, priority, retries, backoff, ttl, timeout, created_at, run_at)
     ON CONFLICT (queue, id) DO NOTHING
     RETURNING j.id
-),
-notified AS (
-    SELECT pg_notify('{channel}', $1::text) FROM (SELECT 1 FROM inserted LIMIT 1) AS any_new
 )
-SELECT (SELECT count(*) FROM inserted)::integer AS inserted,
-       (SELECT count(*) FROM notified)::integer AS notified;
-
--- name: notify
--- After a COPY of new jobs into the jobs table (large batches without dependencies, the
--- fastest path: COPY writes rows in multi-row batches), in the same transaction.
--- $1 queue text. Returns notified.
-SELECT count(*)::integer AS notified FROM (SELECT pg_notify('{channel}', $1::text)) AS n;
+SELECT count(*)::integer AS inserted FROM inserted;
 
 -- name: lock_dependencies
 -- First step of an enqueue with dependencies, in the same transaction as insert_resolved.
