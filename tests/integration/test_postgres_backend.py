@@ -3,6 +3,7 @@ wake-ups, connection loss, migrations and the database-held rate limit."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -440,3 +441,43 @@ async def test_maintain_leaves_vacuum_to_autovacuum_when_asked(
     built = from_url("postgresql://localhost/x?vacuum_threshold=off")
     assert isinstance(built, PostgresBackend) and built._vacuum_threshold is None
     assert from_url("postgresql://localhost/x?vacuum_threshold=500")._vacuum_threshold == 500  # type: ignore[attr-defined]
+
+
+async def test_a_copied_batch_keeps_every_value_exactly(make: Factory) -> None:
+    """Jobs that take the COPY path (text format) come back as the insert path stores them,
+    whatever characters their strings hold."""
+    from asyncmq.backoff import Backoff
+
+    backend = make()
+    odd = 'tab\there, line\nbreak, cr\r, back\\slash, \\N, quote", unicode é✓, \x0b'
+    queue = "q\\odd\tname"
+    tricky = [
+        job(
+            queue,
+            id=f"{odd}#{i}",
+            task_id=f"tasks.{odd}",
+            args=[odd, i, -1.5e-300, {"k\\": [None, True, odd]}],
+            kwargs={odd: odd, "n": 2**62},
+            priority=-3 + i % 5,
+            retries=i % 3,
+            backoff=Backoff("exponential", 0.1, 30.0) if i % 2 else None,
+            ttl=None if i % 3 else 12.25,
+            timeout=0.1 + i if i % 4 else None,
+            created_at=T0 + 1 / 3,
+            run_at=T0 + 5 if i % 7 == 0 else None,
+        )
+        for i in range(1000)
+    ]
+    small = [dataclasses.replace(j, id="insert:" + j.id) for j in tricky[:14]]
+    await backend.enqueue(queue, tricky, T0)  # COPY
+    await backend.enqueue(queue, small, T0)  # enqueue.sql:insert
+    fields = ("task_id", "args", "kwargs", "priority", "retries", "backoff", "ttl", "timeout")
+    for sent, stored_id in [(j, j.id) for j in tricky[:14]] + [(j, j.id) for j in small]:
+        stored = await backend.get_job(queue, stored_id)
+        assert stored is not None, stored_id
+        assert stored.id == stored_id
+        assert [getattr(stored, f) for f in fields] == [getattr(sent, f) for f in fields]
+        assert (stored.created_at, stored.run_at) == (sent.created_at, sent.run_at)
+        assert stored.state is (JobState.DELAYED if sent.run_at else JobState.WAITING)
+    counts = await backend.counts(queue)
+    assert (counts[JobState.WAITING], counts[JobState.DELAYED]) == (857 + 12, 143 + 2)
