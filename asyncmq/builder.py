@@ -10,9 +10,10 @@ import gc
 import inspect
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, overload
 
 from asyncmq.backoff import Backoff
+from asyncmq.errors import SerializationError
 from asyncmq.jobs import Job, new_job_ids, unique_ids
 from asyncmq.serializers import check_arguments
 from asyncmq.tasks import Task, find_task
@@ -81,22 +82,28 @@ class JobBuilder:
             raise TypeError(f"{caller}() job {index} has unknown options: {unknown}")
         # Looked up one by one rather than passed on as **spec: this runs once per job of a
         # bulk call, and a keyword call costs more than the lookups.
-        return self._make(
-            task_id,
-            get("args"),
-            get("kwargs"),
-            get("delay"),
-            get("priority"),
-            get("retries"),
-            get("ttl"),
-            get("backoff"),
-            get("timeout"),
-            get("job_id"),
-            get("depends_on"),
-        )
+        try:
+            return self._make(
+                task_id,
+                get("args"),
+                get("kwargs"),
+                get("delay"),
+                get("priority"),
+                get("retries"),
+                get("ttl"),
+                get("backoff"),
+                get("timeout"),
+                get("job_id"),
+                get("depends_on"),
+            )
+        except SerializationError as exc:
+            raise SerializationError(f"{caller}() job {index}: {exc}") from None
 
-    def build_many(self, specs: Sequence[Mapping[str, Any]], *, caller: str) -> list[Job]:
-        """A job from each dict, as :meth:`build_from` makes it.
+    def build_many(
+        self, specs: Sequence[Mapping[str, Any]], *, caller: str, start: int = 0
+    ) -> list[Job]:
+        """A job from each dict, as :meth:`build_from` makes it (``start`` is the index of
+        the first dict in the caller's whole list, for errors).
 
         The cyclic garbage collector is paused meanwhile: a thousand jobs are some six
         thousand new containers, enough to set off several collections whose work is all in
@@ -105,7 +112,7 @@ class JobBuilder:
         """
         build_from = self.build_from
         with _collector_paused():
-            return [build_from(spec, caller=caller, index=i) for i, spec in enumerate(specs)]
+            return [build_from(spec, caller=caller, index=i) for i, spec in enumerate(specs, start)]
 
     def _make(
         self,
@@ -156,6 +163,54 @@ class JobBuilder:
             self._defaults[task_id] = found
         return found
 
+
+class JobBatch(Sequence[Job]):
+    """The jobs of one ``add_bulk`` call, each built the first time it is read, then kept.
+
+    Given to a backend that declares ``lazy_enqueue``, so that building overlaps the store's
+    work: PostgreSQL builds each chunk of its COPY while the server stores the last one.
+    Reading a job may raise the error its dict causes, exactly as building it first would.
+    """
+
+    def __init__(
+        self, builder: JobBuilder, specs: Sequence[Mapping[str, Any]], *, caller: str
+    ) -> None:
+        self._builder = builder
+        self._specs = specs
+        self._caller = caller
+        self._built: list[Job] = []
+
+    def __len__(self) -> int:
+        return len(self._specs)
+
+    @overload
+    def __getitem__(self, index: int) -> Job: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Job]: ...
+
+    def __getitem__(self, index: int | slice) -> Job | Sequence[Job]:
+        if isinstance(index, slice):
+            self._build_to(index.indices(len(self._specs))[1])
+        else:
+            self._build_to((index + len(self._specs) if index < 0 else index) + 1)
+        return self._built[index]
+
+    def __iter__(self) -> Iterator[Job]:
+        for start in range(0, len(self._specs), _BATCH_STEP):
+            self._build_to(start + _BATCH_STEP)
+            yield from self._built[start : start + _BATCH_STEP]
+
+    def _build_to(self, stop: int) -> None:
+        done = len(self._built)
+        if stop > done:
+            self._built += self._builder.build_many(
+                self._specs[done:stop], caller=self._caller, start=done
+            )
+
+
+# Jobs a JobBatch builds at a time when iterated.
+_BATCH_STEP = 100
 
 # What a job dict of add_bulk() or add_flow() may hold: task_id (or task) and add()'s options.
 _SPEC_KEYS = frozenset(inspect.signature(JobBuilder.build).parameters) - {"self"} | {"task"}

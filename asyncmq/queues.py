@@ -14,7 +14,7 @@ from croniter import croniter
 
 from asyncmq.backends.base import BaseBackend, Repeatable
 from asyncmq.backoff import Backoff
-from asyncmq.builder import JobBuilder, TaskRef
+from asyncmq.builder import JobBatch, JobBuilder, TaskRef
 from asyncmq.errors import JobFailedError, JobNotFoundError
 from asyncmq.jobs import Job, JobState
 from asyncmq.ratelimit import RateLimit
@@ -140,10 +140,18 @@ class Queue:
         A job may depend on an earlier job of the same call."""
         now = self.clock()
         specs = list(jobs)
-        built = JobBuilder(self.name, now, len(specs)).build_many(specs, caller="add_bulk")
-        if not built:
+        if not specs:
             return []
-        return await self.backend.enqueue(self.name, built, now, connection=connection)
+        backend = self.backend
+        builder = JobBuilder(self.name, now, len(specs))
+        built: Sequence[Job]
+        # A batch with dependencies is looked at whole before it is stored: only the others
+        # are built while they are stored.
+        if backend.lazy_enqueue and not any(spec.get("depends_on") for spec in specs):
+            built = JobBatch(builder, specs, caller="add_bulk")
+        else:
+            built = builder.build_many(specs, caller="add_bulk")
+        return await backend.enqueue(self.name, built, now, connection=connection)
 
     async def add_repeatable(
         self,

@@ -26,7 +26,7 @@ import abc
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from asyncmq.jobs import Job, JobError, JobState
 from asyncmq.ratelimit import RateLimit
@@ -176,6 +176,11 @@ class BaseBackend(abc.ABC):
     """Where jobs live. Subclasses implement every abstract method; ``migrate``,
     ``maintain``, ``wait_and_claim`` and ``aclose`` have defaults a store may refine."""
 
+    #: ``enqueue`` takes jobs that are built as it reads them, and stores nothing when
+    #: reading one fails (see ``enqueue``). A store that writes as it reads, inside one
+    #: transaction, gains from it; the others get every job built first.
+    lazy_enqueue: ClassVar[bool] = False
+
     # -- transitions ---------------------------------------------------------------------
 
     @abc.abstractmethod
@@ -195,6 +200,10 @@ class BaseBackend(abc.ABC):
         connection on the same file with a transaction open): the jobs then
         exist only if the caller's transaction commits. Backends that cannot join a caller's
         transaction raise :class:`TypeError` when it is given.
+
+        A backend whose ``lazy_enqueue`` is true may get ``jobs`` built as they are read
+        (``Queue.add_bulk`` hands over a :class:`asyncmq.builder.JobBatch`): reading one can
+        raise the caller's error about it, and the call must then leave nothing stored.
         """
 
     @abc.abstractmethod

@@ -481,3 +481,49 @@ async def test_a_copied_batch_keeps_every_value_exactly(make: Factory) -> None:
         assert stored.state is (JobState.DELAYED if sent.run_at else JobState.WAITING)
     counts = await backend.counts(queue)
     assert (counts[JobState.WAITING], counts[JobState.DELAYED]) == (857 + 12, 143 + 2)
+
+
+async def test_a_failed_lazy_copy_leaves_the_callers_transaction_usable(
+    make: Factory, postgres_url: str, queue_name: str
+) -> None:
+    import asyncpg
+
+    from asyncmq.errors import SerializationError
+    from asyncmq.queues import Queue
+
+    queue = Queue(queue_name, backend=make())
+    bad = [{"task_id": "m.f", "args": [i]} for i in range(1200)]
+    bad[1100]["args"] = [{1, 2}]
+    conn = await asyncpg.connect(postgres_url)
+    try:
+        async with conn.transaction():
+            kept = await queue.add("m.f", args=["before"], connection=conn)
+            with pytest.raises(SerializationError, match="job 1100"):
+                await queue.add_bulk(bad, connection=conn)
+            more = await queue.add_bulk(bad[:1000], connection=conn)
+    finally:
+        await conn.close()
+    assert await queue.get_job(kept) is not None
+    assert (await queue.queue_stats())["waiting"] == 1001
+    assert await queue.get_job(more[-1]) is not None
+
+
+async def test_a_lazy_batch_with_dependencies_takes_the_dependent_path(
+    make: Factory, queue_name: str
+) -> None:
+    """A backend is not told in advance that a lazily built batch has dependencies: the COPY
+    stops at the first such job, and the batch is stored with its edges instead."""
+    from asyncmq.builder import JobBatch, JobBuilder
+
+    backend = make()
+    specs: list[dict[str, Any]] = [
+        {"task_id": "m.f", "job_id": f"j{i}", "depends_on": ["j0"] if i == 1050 else None}
+        for i in range(1100)
+    ]
+    batch = JobBatch(JobBuilder(queue_name, T0, 1100), specs, caller="add_bulk")
+    ids = await backend.enqueue(queue_name, batch, T0)
+    assert ids == [f"j{i}" for i in range(1100)]
+    counts = await backend.counts(queue_name)
+    assert (counts[JobState.WAITING], counts[JobState.WAITING_CHILDREN]) == (1099, 1)
+    child = await backend.get_job(queue_name, "j1050")
+    assert child is not None and child.depends_on == ["j0"]

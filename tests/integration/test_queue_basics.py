@@ -139,6 +139,22 @@ async def test_unserialisable_argument_is_refused(backend: BaseBackend, queue_na
     assert sum((await queue.queue_stats()).values()) == 0
 
 
+async def test_a_bad_job_in_a_bulk_call_stores_none_of_it(
+    backend: BaseBackend, queue_name: str
+) -> None:
+    """On PostgreSQL the jobs of a large call are built while they are copied: a bad one
+    far into the batch aborts the COPY, and the connection serves the next call."""
+    queue = make_queue(backend, queue_name)
+    specs = [{"task_id": tasks.record.id, "args": ["t", i]} for i in range(1500)]
+    specs[1234] = {"task_id": tasks.record.id, "args": ["t", float("inf")]}
+    with pytest.raises(SerializationError, match=r"add_bulk\(\) job 1234: positional argument 1"):
+        await queue.add_bulk(specs)
+    assert sum((await queue.queue_stats()).values()) == 0
+    ids = await queue.add_bulk(specs[:1000])
+    assert len(set(ids)) == 1000
+    assert (await queue.queue_stats())["waiting"] == 1000
+
+
 async def test_ttl_expires_unstarted_jobs(backend: BaseBackend, queue_name: str) -> None:
     token = uuid.uuid4().hex
     queue = make_queue(backend, queue_name)

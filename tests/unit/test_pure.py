@@ -14,7 +14,7 @@ import pytest
 
 from asyncmq.backends.base import Repeatable
 from asyncmq.backoff import Backoff
-from asyncmq.builder import JobBuilder
+from asyncmq.builder import JobBatch, JobBuilder
 from asyncmq.errors import SerializationError
 from asyncmq.flow import _parents_first
 from asyncmq.jobs import Job, JobError, JobState, new_job_id, new_job_ids
@@ -206,3 +206,25 @@ def test_build_many_pauses_the_collector_and_puts_it_back() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_job_batch_builds_on_read_in_steps_and_keeps_what_it_built() -> None:
+    builder = JobBuilder("q", 1.0, expected=250)
+    specs: list[dict[str, Any]] = [{"task_id": "m.f", "args": [i]} for i in range(250)]
+    batch = JobBatch(builder, specs, caller="add_bulk")
+    assert len(batch) == 250 and batch._built == []
+    assert batch[3].args == [3] and len(batch._built) == 4
+    assert [j.args for j in batch[5:7]] == [[5], [6]] and len(batch._built) == 7
+    assert batch[-1].args == [249] and len(batch._built) == 250
+    again = list(batch)
+    assert again == list(batch) and [j.args[0] for j in again] == list(range(250))
+    assert len({j.id for j in again}) == 250
+
+    specs[180]["args"] = [float("nan")]
+    lazy = JobBatch(JobBuilder("q", 1.0, expected=250), specs, caller="add_bulk")
+    read = []
+    with pytest.raises(SerializationError, match=r"^add_bulk\(\) job 180: positional argument 0"):
+        for j in lazy:
+            read.append(j)
+    assert len(read) == 100  # the steps before the bad one were read; nothing past it built
+    assert len(lazy._built) == 100

@@ -85,6 +85,9 @@ class PostgresBackend(BaseBackend):
     created the schema); another role gets a warning from the server and nothing is done.
     """
 
+    # A large batch is one COPY, aborted (so nothing stored) if building a job fails.
+    lazy_enqueue = True
+
     def __init__(
         self,
         dsn_or_pool: str | asyncpg.Pool = "postgresql://localhost/postgres",
@@ -237,43 +240,39 @@ class PostgresBackend(BaseBackend):
             connection, (asyncpg.Connection, asyncpg.pool.PoolConnectionProxy)
         ):
             raise TypeError(f"connection= takes an asyncpg connection, not {type(connection)}")
-        ids = [j.id for j in jobs]
         if not jobs:
-            return ids
-        if any(j.depends_on for j in jobs):
+            return []
 
-            async def work(conn: Any) -> None:
+        async def work(conn: Any) -> None:
+            # A list is built already, so it is looked at before copying; a lazy batch is
+            # looked at as it is copied.
+            copy = len(jobs) >= _COPY_FROM and not (type(jobs) is list and _any_dependent(jobs))
+            if copy and await self._enqueue_copy(conn, queue, jobs, now, own=connection is None):
+                return
+            if _any_dependent(jobs):
                 async with conn.transaction():
                     await self._enqueue_dependent(conn, queue, jobs, now)
-
-        elif len(jobs) >= _COPY_FROM:
-
-            async def work(conn: Any) -> None:
-                await self._enqueue_copy(conn, queue, jobs, now, own=connection is None)
-
-        else:
-            sql, arrays = self._sql["enqueue.insert"], job_arrays(jobs)
-
-            async def work(conn: Any) -> None:
-                await conn.fetchrow(sql, queue, now, *arrays)
+            else:
+                await conn.fetchrow(self._sql["enqueue.insert"], queue, now, *job_arrays(jobs))
 
         if connection is None:
             await self._run(work)
         else:
             await self._get_pool()  # the schema must exist
             await work(connection)
-        return ids
+        return [j.id for j in jobs]
 
     async def _enqueue_copy(
         self, conn: Any, queue: str, jobs: Sequence[Job], now: float, *, own: bool
-    ) -> None:
-        """COPY a large batch straight into the jobs table; if an id exists already (COPY
-        cannot skip it), insert the batch with enqueue.sql:insert instead.
+    ) -> bool:
+        """COPY a large batch straight into the jobs table; False, with nothing stored, if
+        the batch needs another statement: an id exists already (COPY cannot skip it) or a
+        job has dependencies.
 
         On a connection of our own the COPY runs alone, autocommitted: one statement is atomic
         by itself, and the insert trigger sends the wake-up, so it takes one round trip and
-        one commit. In a caller's transaction it runs in a savepoint, so that a duplicate id
-        rolls back only the COPY and the insert can follow.
+        one commit. In a caller's transaction it runs in a savepoint, so that a failed COPY
+        rolls back only itself.
         """
         try:
             if own:
@@ -281,15 +280,19 @@ class PostgresBackend(BaseBackend):
             else:
                 async with conn.transaction():
                     await self._copy(conn, queue, jobs, now)
-        except asyncpg.UniqueViolationError:
-            await conn.fetchrow(self._sql["enqueue.insert"], queue, now, *job_arrays(jobs))
+        except (asyncpg.UniqueViolationError, _HasDependencies):
+            return False
+        return True
 
     async def _copy(self, conn: Any, queue: str, jobs: Sequence[Job], now: float) -> None:
         async def chunks() -> AsyncIterator[bytes]:
-            # each chunk goes out as soon as it is encoded: the server stores the last ones
-            # while the next is made
+            # Each chunk goes out as soon as it is encoded (and, from a lazy batch, built):
+            # the server stores the last ones meanwhile. An exception here aborts the COPY.
             for start in range(0, len(jobs), _COPY_CHUNK):
-                yield copy_text(queue, jobs[start : start + _COPY_CHUNK], now)
+                chunk = jobs[start : start + _COPY_CHUNK]
+                if _any_dependent(chunk):
+                    raise _HasDependencies
+                yield copy_text(queue, chunk, now)
 
         await conn.copy_to_table(
             self._table, schema_name=self._schema, columns=COPY_COLUMNS, source=chunks()
@@ -641,3 +644,11 @@ def _next_token_at(rate: RateLimit, tokens: float, now: float) -> float:
     if tokens >= 1:
         return now
     return now + (1 - tokens) * rate.interval / rate.limit
+
+
+class _HasDependencies(Exception):
+    """A job met while copying has dependencies: the batch takes the dependent path."""
+
+
+def _any_dependent(jobs: Sequence[Job]) -> bool:
+    return any(j.depends_on for j in jobs)
