@@ -335,6 +335,11 @@ async def test_a_large_enqueue_with_existing_ids_inserts_only_the_new(
     assert kept is not None and kept.args == []
     listed = await backend.list_jobs(queue_name, JobState.WAITING, offset=1199, limit=2)
     assert [j.id for j in listed] == ["j1199", "j1200"]
+    small = [job(queue_name, id=f"j{i}", args=["newer"]) for i in range(2395, 2410)]
+    assert await backend.enqueue(queue_name, small, T0) == [j.id for j in small]  # COPY too
+    assert (await backend.counts(queue_name))[JobState.WAITING] == 2410
+    kept = await backend.get_job(queue_name, "j2399")
+    assert kept is not None and kept.args == ["new"]
 
 
 async def test_the_scanner_resolves_edges_a_crash_left_behind(
