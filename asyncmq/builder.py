@@ -191,7 +191,8 @@ class JobBatch(Sequence[Job]):
 
     def __getitem__(self, index: int | slice) -> Job | Sequence[Job]:
         if isinstance(index, slice):
-            self._build_to(index.indices(len(self._specs))[1])
+            _, stop, step = index.indices(len(self._specs))
+            self._build_to(len(self._specs) if step < 0 else stop)
         else:
             self._build_to((index + len(self._specs) if index < 0 else index) + 1)
         return self._built[index]

@@ -73,9 +73,7 @@ def new_job_ids(count: int) -> list[str]:
     near 2**-117 for a thousand ids). Consecutive ids put the jobs of one bulk call side by
     side in a store's id index: PostgreSQL's COPY of a thousand jobs costs about a fifth less
     than with scattered ids. Ids are unique, not secret: one id of a bulk call gives away its
-    neighbours.
-    (Ids ordered by time across calls, like UUIDv7, made SecantusDB, the MongoDB server the
-    tests use, slow enough under load that leases ran out; see the session notes of issue 4.)
+    neighbours. A single id is 128 random bits.
     """
     start = int.from_bytes(os.urandom(16), "big")
     return [format((start + i) & _ID_MASK, "032x") for i in range(count)]

@@ -215,6 +215,7 @@ def test_job_batch_builds_on_read_in_steps_and_keeps_what_it_built() -> None:
     assert len(batch) == 250 and batch._built == []
     assert batch[3].args == [3] and len(batch._built) == 4
     assert [j.args for j in batch[5:7]] == [[5], [6]] and len(batch._built) == 7
+    assert [j.args for j in JobBatch(builder, specs[:5], caller="x")[::-2]] == [[4], [2], [0]]
     assert batch[-1].args == [249] and len(batch._built) == 250
     again = list(batch)
     assert again == list(batch) and [j.args[0] for j in again] == list(range(250))
