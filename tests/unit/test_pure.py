@@ -229,3 +229,35 @@ def test_job_batch_builds_on_read_in_steps_and_keeps_what_it_built() -> None:
             read.append(j)
     assert len(read) == 100  # the steps before the bad one were read; nothing past it built
     assert len(lazy._built) == 100
+
+
+def test_builder_puts_each_option_in_its_own_field() -> None:
+    built = JobBuilder("q", 100.0).build(
+        "m.f",
+        [1],
+        {"k": 2},
+        delay=3.0,
+        priority=4,
+        retries=5,
+        ttl=6.0,
+        backoff=7.0,
+        timeout=8.0,
+        job_id="j",
+        depends_on=["d"],
+    )
+    expected = Job(
+        task_id="m.f",
+        args=[1],
+        kwargs={"k": 2},
+        id="j",
+        queue="q",
+        priority=4,
+        retries=5,
+        backoff=Backoff.from_value(7.0),
+        ttl=6.0,
+        timeout=8.0,
+        depends_on=["d"],
+        created_at=100.0,
+        run_at=103.0,
+    )
+    assert vars(built) == vars(expected)
