@@ -434,6 +434,28 @@ async def test_maintain_vacuums_the_jobs_table_once_enough_rows_churned(
     assert (await backend.counts(queue_name))[JobState.COMPLETED] == 40
 
 
+async def test_a_new_jobs_table_is_vacuumed_early_once(make: Factory, queue_name: str) -> None:
+    """Its first vacuum gives the planner the table's size: until then a settle's cached plan
+    reads the whole queue. After it, the usual threshold applies."""
+    backend = make(vacuum_threshold=10_000)
+
+    async def churn(n: int) -> None:
+        await backend.enqueue(queue_name, [job(queue_name) for _ in range(n)], T0)
+        claimed = (await backend.claim(queue_name, n, lease=30, token="t", now=T0)).jobs
+        done = [Completion(lease_of(j), None) for j in claimed]
+        assert all(await backend.complete(queue_name, done, T0))
+
+    await churn(400)
+    await backend.maintain(queue_name, T0)  # 800 rows changed < 1,000
+    assert await _vacuums(backend) == 0
+    await churn(200)
+    await backend.maintain(queue_name, T0 + 2)  # 1,200 >= 1,000 on a never-vacuumed table
+    assert await _vacuums(backend) == 1
+    await churn(600)
+    await backend.maintain(queue_name, T0 + 4)  # 1,200 < 10,000 from now on
+    assert await _vacuums(backend) == 1
+
+
 async def test_maintain_leaves_vacuum_to_autovacuum_when_asked(
     make: Factory, queue_name: str
 ) -> None:

@@ -66,6 +66,10 @@ _URL_OPTIONS: dict[str, Callable[[str], Any]] = {
 }
 # How often maintain() looks at the dead-row count, per backend instance (seconds of `now`).
 _MAINTAIN_EVERY = 1.0
+# A jobs table never vacuumed is vacuumed from this many dead rows: its first vacuum gives the
+# planner the table's size and replaces the plans cached while it was empty (measured: a new
+# table processed 4,700 jobs/s until then, 9,400 after).
+_FIRST_VACUUM = 1000
 
 
 class PostgresBackend(BaseBackend):
@@ -468,7 +472,8 @@ class PostgresBackend(BaseBackend):
 
     async def maintain(self, queue: str, now: float) -> None:
         """VACUUM the jobs table (and the small counts and deps tables) once it holds
-        ``vacuum_threshold`` dead row versions, looking at most once a second.
+        ``vacuum_threshold`` dead row versions (1,000 for its first vacuum), looking at most
+        once a second.
 
         The count is the server's (``pg_stat_user_tables``, shared by every process) or, if
         higher, the rows this instance changed since its last vacuum (when the statistics
@@ -478,8 +483,9 @@ class PostgresBackend(BaseBackend):
         if self._vacuum_threshold is None or now < self._next_maintain:
             return
         self._next_maintain = now + _MAINTAIN_EVERY
-        dead = await self._run(lambda conn: conn.fetchval(self._sql["maintain.dead_rows"]))
-        if max(int(dead or 0), self._churn) < self._vacuum_threshold:
+        dead, new = await self._run(lambda conn: conn.fetchrow(self._sql["maintain.table_stats"]))
+        threshold = min(self._vacuum_threshold, _FIRST_VACUUM) if new else self._vacuum_threshold
+        if max(int(dead or 0), self._churn) < threshold:
             return
         self._churn = 0
         started = time.perf_counter()

@@ -4,12 +4,16 @@
 -- each claim walks past every job claimed since the last vacuum. Autovacuum runs at most once a
 -- minute per database by default, only after a fifth of the table changed, and may be off.
 
--- name: dead_rows
+-- name: table_stats
 -- No parameters. Returns the dead row versions the statistics collector counts in the jobs
--- table (0 when track_counts is off; the backend then goes by its own count).
-SELECT coalesce(n_dead_tup, 0)::bigint
-FROM pg_stat_user_tables
-WHERE relid = '{schema}.{prefix}jobs'::regclass;
+-- table (0 when track_counts is off; the backend then goes by its own count), and whether the
+-- table was never vacuumed nor analyzed (pg_class.reltuples < 0): the planner then knows
+-- neither its size nor its queues, and a plan cached while it was small (a settle reading its
+-- whole queue through the primary key's prefix) stays until a vacuum updates them.
+SELECT coalesce((SELECT n_dead_tup FROM pg_stat_user_tables WHERE relid = c.oid), 0)::bigint,
+       c.reltuples < 0
+FROM pg_class AS c
+WHERE c.oid = '{schema}.{prefix}jobs'::regclass;
 
 -- name: vacuum
 -- No parameters, no transaction (VACUUM cannot run inside one). SKIP_LOCKED: when another
