@@ -38,8 +38,7 @@ log = logging.getLogger("asyncmq.worker")
 Clock = Callable[[], float]
 # Settles one round trip sends at most, and how many finished jobs may wait to be settled
 # before the claim loop stops taking more: a store that settles slower than jobs finish would
-# otherwise collect finished jobs whose leases run out (no heartbeat covers them), so they
-# are handed back and run again.
+# otherwise collect ever more finished jobs, whose leases the heartbeat has to keep renewing.
 _SETTLE_BATCH = 500
 _MAX_UNSETTLED = 2 * _SETTLE_BATCH
 Settle = Completion | Retrial | Failure
@@ -51,6 +50,7 @@ T = TypeVar("T")
 class _Running:
     job: Job
     lease: Lease
+    until: float  # the lease's end as last set (claim or extension), on the worker's clock
     scope: anyio.CancelScope = field(default_factory=anyio.CancelScope)
     stop_reason: StopReason | None = None
 
@@ -161,6 +161,9 @@ class WorkerPool:
         self._slot_freed: anyio.Event
         self._settled: anyio.Event
         self._unsettled = 0  # outcomes sent to the settler and not yet settled
+        # The leases of those outcomes, by job id, and when each runs out: the heartbeat
+        # renews the ones about to, so a store that settles slowly does not see them expire.
+        self._unsettled_leases: dict[str, tuple[Lease, float]] = {}
         self._job_done: anyio.Event
         self._stop_requested: anyio.Event
         self._outcomes: _Feed[Settle]
@@ -269,7 +272,8 @@ class WorkerPool:
 
     def _start(self, job: Job) -> None:
         assert job.lease_token is not None
-        running = _Running(job, Lease(job.id, job.lease_token))
+        until = job.lease_until if job.lease_until is not None else self.clock() + self.lease
+        running = _Running(job, Lease(job.id, job.lease_token), until)
         self._running[job.id] = running
         self._claimed.put(running)
 
@@ -323,6 +327,7 @@ class WorkerPool:
                     self._job_done.set()
             if outcome is not None:
                 self._unsettled += 1
+                self._unsettled_leases[running.job.id] = (running.lease, running.until)
                 self._outcomes.put(outcome)
 
     async def _outcome(self, running: _Running) -> Settle | None:
@@ -401,6 +406,8 @@ class WorkerPool:
                         break
                     await backoff.sleep()
             self._unsettled -= len(batch)
+            for settle in batch:
+                self._unsettled_leases.pop(settle.lease.job_id, None)
             self._settled.set()
 
     async def _settle(self, batch: list[Settle]) -> None:
@@ -424,16 +431,28 @@ class WorkerPool:
         interval = min(self.lease / 3.0, 1.0)
         last_report = -math.inf
         with scope:
-            while True:
-                now = self.clock()
-                try:
-                    await self._extend_leases(now)
-                    if now - last_report >= 5.0:
-                        await self.backend.record_worker(self._info(now))
-                        last_report = now
-                except Exception:
-                    log.exception("heartbeat on queue %r failed", self.queue)
-                await anyio.sleep(interval)
+            async with anyio.create_task_group() as renewals:
+                # Its own task: renewing many waiting leases on a slow store must not hold
+                # up the running jobs' extensions.
+                renewals.start_soon(self._renewal_loop, interval)
+                while True:
+                    now = self.clock()
+                    try:
+                        await self._extend_leases(now)
+                        if now - last_report >= 5.0:
+                            await self.backend.record_worker(self._info(now))
+                            last_report = now
+                    except Exception:
+                        log.exception("heartbeat on queue %r failed", self.queue)
+                    await anyio.sleep(interval)
+
+    async def _renewal_loop(self, interval: float) -> None:
+        while True:
+            try:
+                await self._extend_unsettled(self.clock(), interval)
+            except Exception:
+                log.exception("renewing waiting leases on queue %r failed", self.queue)
+            await anyio.sleep(interval)
 
     async def _extend_leases(self, now: float) -> None:
         running = list(self._running.values())
@@ -443,8 +462,31 @@ class WorkerPool:
             self.queue, [r.lease for r in running], now + self.lease
         )
         for item, ok in zip(running, kept, strict=True):
-            if not ok:
+            if ok:
+                item.until = now + self.lease
+            else:
                 item.stop("lost")
+
+    async def _extend_unsettled(self, now: float, interval: float) -> None:
+        """Renew the leases of finished jobs that would run out before two more beats.
+
+        Settles normally land within milliseconds, so this renews nothing; only when the
+        store falls behind does it, in a call and a task of its own (renewing a thousand
+        waiting leases with the running jobs' at every beat made the heartbeat itself too slow
+        on a slow store).
+        """
+        due = [
+            (job_id, lease)
+            for job_id, (lease, until) in self._unsettled_leases.items()
+            if until - now < 2 * interval
+        ]
+        if not due:
+            return
+        until = now + self.lease
+        kept = await self.backend.extend_lease(self.queue, [lease for _, lease in due], until)
+        for (job_id, lease), ok in zip(due, kept, strict=True):
+            if ok and job_id in self._unsettled_leases:
+                self._unsettled_leases[job_id] = (lease, until)
 
     def _info(self, now: float) -> WorkerInfo:
         return WorkerInfo(

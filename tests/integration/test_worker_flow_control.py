@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 import anyio
@@ -111,3 +112,38 @@ async def test_a_cancelled_feed_waiter_passes_its_wake_up_on() -> None:
         with anyio.fail_after(2):
             await got.wait()
     assert taken == ["x"]
+
+
+async def test_finished_jobs_keep_their_leases_while_settles_lag(queue_name: str) -> None:
+    backend = StalledSettles()
+    jobs = [Job(tasks.add.id, args=[i, 1], queue=queue_name) for i in range(30)]
+    await backend.enqueue(queue_name, jobs, time.time())
+    pool = WorkerPool(queue_name, backend, concurrency=10, lease=0.6)  # heartbeat: 0.2 s
+
+    async def completed() -> int:
+        return (await backend.counts(queue_name))[JobState.COMPLETED]
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(pool.run)
+        try:
+            await anyio.sleep(1.5)  # finished and held unsettled for over two leases
+            # The scanner of any worker would now hand back jobs whose lease ran out.
+            assert await backend.requeue_expired(queue_name, time.time(), max_stalls=5) == 0
+        finally:
+            backend.release.set()
+        await wait_until(lambda: _at_least(completed, 30))
+        tg.cancel_scope.cancel()
+    stored = [await backend.get_job(queue_name, j.id) for j in jobs]
+    assert all(j is not None and j.attempts == 1 and j.stalls == 0 for j in stored)
+
+
+async def test_finished_jobs_settled_at_once_need_no_renewal(queue_name: str) -> None:
+    backend = InMemoryBackend()
+    jobs = [Job(tasks.add.id, args=[i, 1], queue=queue_name) for i in range(200)]
+    await backend.enqueue(queue_name, jobs, time.time())
+    pool = WorkerPool(queue_name, backend, concurrency=10, lease=30)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(pool.run)
+        await wait_until(lambda: _at_least(_completed(backend, queue_name), 200))
+        assert pool._unsettled_leases == {}
+        tg.cancel_scope.cancel()
