@@ -45,7 +45,6 @@ class JobBuilder:
         task_id: TaskRef,
         args: Sequence[Any] | None = None,
         kwargs: Mapping[str, Any] | None = None,
-        *,
         delay: float | None = None,
         priority: int | None = None,
         retries: int | None = None,
@@ -55,19 +54,33 @@ class JobBuilder:
         job_id: str | None = None,
         depends_on: Iterable[str] | None = None,
     ) -> Job:
-        """One job; raises ``SerializationError`` (a ``TypeError``) naming a bad argument."""
-        return self._make(
-            task_id,
+        """One job; raises ``SerializationError`` (a ``TypeError``) naming a bad argument.
+
+        The options are ``add()``'s, here positional as well: :meth:`build_from` passes them
+        by position, once per job of a bulk call.
+        """
+        name, t_priority, t_retries, t_ttl, t_backoff, t_timeout = self._task_defaults(task_id)
+        args = list(args) if args else []
+        kwargs = dict(kwargs) if kwargs else {}
+        check_arguments(args, kwargs)
+        now = self.now
+        if job_id is None:
+            job_id = next(self._ids, None) or new_job_ids(1)[0]
+        # Positional, in Job's field order: half the cost of the keyword call, per job.
+        return Job(
+            name,  # task_id
             args,
             kwargs,
-            delay,
-            priority,
-            retries,
-            ttl,
-            backoff,
-            timeout,
-            job_id,
-            depends_on,
+            job_id,  # id
+            self.queue,
+            t_priority if priority is None else priority,
+            t_retries if retries is None else (retries or 0),
+            t_backoff if backoff is None else Backoff.from_value(backoff),
+            t_ttl if ttl is None else ttl,
+            t_timeout if timeout is None else timeout,
+            unique_ids(list(depends_on)) if depends_on else [],  # depends_on
+            now,  # created_at
+            now + delay if delay else None,  # run_at
         )
 
     def build_from(self, spec: Mapping[str, Any], *, caller: str, index: int) -> Job:
@@ -83,7 +96,7 @@ class JobBuilder:
         # Looked up one by one rather than passed on as **spec: this runs once per job of a
         # bulk call, and a keyword call costs more than the lookups.
         try:
-            return self._make(
+            return self.build(
                 task_id,
                 get("args"),
                 get("kwargs"),
@@ -113,44 +126,6 @@ class JobBuilder:
         build_from = self.build_from
         with _collector_paused():
             return [build_from(spec, caller=caller, index=i) for i, spec in enumerate(specs, start)]
-
-    def _make(
-        self,
-        task_id: TaskRef,
-        args: Sequence[Any] | None,
-        kwargs: Mapping[str, Any] | None,
-        delay: float | None,
-        priority: int | None,
-        retries: int | None,
-        ttl: float | None,
-        backoff: Backoff | float | Mapping[str, Any] | None,
-        timeout: float | None,
-        job_id: str | None,
-        depends_on: Iterable[str] | None,
-    ) -> Job:
-        name, t_priority, t_retries, t_ttl, t_backoff, t_timeout = self._task_defaults(task_id)
-        args = list(args) if args else []
-        kwargs = dict(kwargs) if kwargs else {}
-        check_arguments(args, kwargs)
-        now = self.now
-        if job_id is None:
-            job_id = next(self._ids, None) or new_job_ids(1)[0]
-        # Positional, in Job's field order: half the cost of the keyword call, per job.
-        return Job(
-            name,  # task_id
-            args,
-            kwargs,
-            job_id,  # id
-            self.queue,
-            t_priority if priority is None else priority,
-            t_retries if retries is None else (retries or 0),
-            t_backoff if backoff is None else Backoff.from_value(backoff),
-            t_ttl if ttl is None else ttl,
-            t_timeout if timeout is None else timeout,
-            unique_ids(list(depends_on)) if depends_on else [],  # depends_on
-            now,  # created_at
-            now + delay if delay else None,  # run_at
-        )
 
     def _task_defaults(self, task_id: TaskRef) -> _Defaults:
         found = self._defaults.get(task_id)
