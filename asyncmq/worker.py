@@ -160,9 +160,9 @@ class WorkerPool:
         self._next_run_at: float | None = None  # earliest delayed job, as last seen
         self._slot_freed: anyio.Event
         self._settled: anyio.Event
-        self._unsettled = 0  # outcomes sent to the settler and not yet settled
-        # The leases of those outcomes, by job id, and when each runs out: the heartbeat
-        # renews the ones about to, so a store that settles slowly does not see them expire.
+        # The leases of outcomes sent to the settler and not yet settled, by job id, and when
+        # each runs out: the heartbeat renews the ones about to, so a store that settles
+        # slowly does not see them expire; their number holds the claim loop back.
         self._unsettled_leases: dict[str, tuple[Lease, float]] = {}
         self._job_done: anyio.Event
         self._stop_requested: anyio.Event
@@ -204,7 +204,7 @@ class WorkerPool:
                 self._slot_freed = anyio.Event()
                 await self._slot_freed.wait()
                 continue
-            if self._unsettled >= _MAX_UNSETTLED:
+            if len(self._unsettled_leases) >= _MAX_UNSETTLED:
                 self._settled = anyio.Event()
                 await self._settled.wait()
                 continue
@@ -326,7 +326,6 @@ class WorkerPool:
                 if self._stop_requested.is_set():
                     self._job_done.set()
             if outcome is not None:
-                self._unsettled += 1
                 self._unsettled_leases[running.job.id] = (running.lease, running.until)
                 self._outcomes.put(outcome)
 
@@ -405,7 +404,6 @@ class WorkerPool:
                         # and requeue_expired hands these jobs to another worker.
                         break
                     await backoff.sleep()
-            self._unsettled -= len(batch)
             for settle in batch:
                 self._unsettled_leases.pop(settle.lease.job_id, None)
             self._settled.set()
