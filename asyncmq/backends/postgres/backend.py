@@ -485,7 +485,7 @@ class PostgresBackend(BaseBackend):
         self._next_maintain = now + _MAINTAIN_EVERY
         dead, new = await self._run(lambda conn: conn.fetchrow(self._sql["maintain.table_stats"]))
         threshold = min(self._vacuum_threshold, _FIRST_VACUUM) if new else self._vacuum_threshold
-        if max(int(dead or 0), self._churn) < threshold:
+        if max(int(dead), self._churn) < threshold:
             return
         self._churn = 0
         started = time.perf_counter()

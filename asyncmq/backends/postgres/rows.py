@@ -98,9 +98,6 @@ def copy_text(queue: str, jobs: Sequence[Job], now: float) -> bytes:
     lines: list[str] = []
     append = lines.append
     for j in jobs:
-        job_id = j.id
-        if "\\" in job_id or not job_id.isprintable():
-            job_id = job_id.translate(_ESCAPES)
         task_text = task_texts.get(j.task_id)
         if task_text is None:
             task_text = task_texts[j.task_id] = _text(j.task_id)
@@ -109,7 +106,7 @@ def copy_text(queue: str, jobs: Sequence[Job], now: float) -> bytes:
         if tail is None:
             tail = tails[key] = _tail(j, now)
         kwargs = _json_text(j.kwargs) if j.kwargs else "{}"
-        append(f"{queue_text}{job_id}\t{task_text}\t{_json_text(j.args)}\t{kwargs}\t{tail}")
+        append(f"{queue_text}{_text(j.id)}\t{task_text}\t{_json_text(j.args)}\t{kwargs}\t{tail}")
     return "".join(lines).encode()
 
 
