@@ -87,6 +87,10 @@ class Job:
     """One unit of work and everything known about it.
 
     The fields above ``state`` are set by the producer; the rest are kept by the backend.
+    ``timeout`` is the soft limit of one attempt (the worker cancels it), ``hard_timeout`` the
+    limit past which a supervisor kills the process running it. ``context`` holds what the
+    producer's context carried at enqueue (declared context variables, the trace context),
+    restored around every attempt: see :mod:`asyncmq.context`.
     ``retries`` counts attempts after the first; ``attempts`` counts how many times the job
     was started (``claim``), ``stalls`` how many of those ended in a lost lease.
     """
@@ -104,6 +108,8 @@ class Job:
     depends_on: list[str] = field(default_factory=list)
     created_at: float = 0.0
     run_at: float | None = None
+    hard_timeout: float | None = None
+    context: dict[str, Any] = field(default_factory=dict)
 
     state: JobState = JobState.WAITING
     attempts: int = 0
@@ -125,6 +131,8 @@ class Job:
             self.kwargs = {}
         if self.depends_on is None:
             self.depends_on = []
+        if self.context is None:
+            self.context = {}
         if self.backoff is not None and not isinstance(self.backoff, Backoff):
             self.backoff = Backoff.from_value(self.backoff)
 
@@ -160,6 +168,8 @@ class Job:
             "depends_on": self.depends_on,
             "created_at": self.created_at,
             "run_at": self.run_at,
+            "hard_timeout": self.hard_timeout,
+            "context": self.context,
             "state": self.state.value,
             "attempts": self.attempts,
             "stalls": self.stalls,
@@ -186,8 +196,9 @@ class Job:
         for name in ("args", "depends_on"):
             if known.get(name) is None:
                 known.pop(name, None)
-        if known.get("kwargs") is None:
-            known.pop("kwargs", None)
+        for name in ("kwargs", "context"):
+            if known.get(name) is None:
+                known.pop(name, None)
         if known.get("id") is None:
             known.pop("id", None)
         return cls(**known)
