@@ -11,11 +11,14 @@ from asyncmq.errors import (
     JobFailedError,
     JobNotFoundError,
     SerializationError,
+    TaskNotAllowedError,
     UnknownTaskError,
 )
 from asyncmq.flow import FlowProducer
+from asyncmq.functions import allow_imports
 from asyncmq.jobs import Job, JobError, JobState
-from asyncmq.queues import Queue
+from asyncmq.propagation import context, propagate
+from asyncmq.queues import Queue, enqueue
 from asyncmq.scheduler import KeepJobs
 from asyncmq.tasks import current_job, report_progress, task
 
@@ -35,10 +38,15 @@ __all__ = [
     "KeepJobs",
     "Queue",
     "SerializationError",
+    "TaskNotAllowedError",
     "UnknownTaskError",
     "__version__",
+    "allow_imports",
+    "context",
     "current_job",
+    "enqueue",
     "from_url",
+    "propagate",
     "report_progress",
     "task",
 ]

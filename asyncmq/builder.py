@@ -8,17 +8,22 @@ from __future__ import annotations
 
 import gc
 import inspect
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any, overload
 
 from asyncmq.backoff import Backoff
 from asyncmq.errors import SerializationError
+from asyncmq.functions import function_id
 from asyncmq.jobs import Job, new_job_ids, unique_ids
 from asyncmq.serializers import check_arguments
 from asyncmq.tasks import Task, find_task
 
-TaskRef = str | Task[Any, Any]
+TaskRef = str | Task[Any, Any] | Callable[..., Any]
+"""A task id (``"module.function"``), a ``@task`` or a plain module-level function."""
+Instant = datetime | float
+"""A timezone-aware ``datetime`` or epoch seconds."""
 # (task id, priority, retries, ttl, backoff, timeout) before per-job options
 _Defaults = tuple[str, int, int, float | None, Backoff | None, float | None]
 _NO_TASK_DEFAULTS = (5, 0, None, None, None)
@@ -29,14 +34,23 @@ class JobBuilder:
 
     Per-job options win over the task's ``@task`` defaults; an explicit ``0`` or ``False``
     counts as set. A task id that is not registered here (a worker elsewhere may know it)
-    gets the global defaults: priority 5, no retries, no ttl, backoff or timeout.
+    and a plain function get the global defaults: priority 5, no retries, no ttl, backoff or
+    timeout. Every job carries ``context`` (see :func:`asyncmq.propagation.capture`).
     """
 
-    __slots__ = ("_defaults", "_ids", "now", "queue")
+    __slots__ = ("_defaults", "_ids", "context", "now", "queue")
 
-    def __init__(self, queue: str, now: float, expected: int = 1) -> None:
+    def __init__(
+        self,
+        queue: str,
+        now: float,
+        expected: int = 1,
+        *,
+        context: dict[str, Any] | None = None,
+    ) -> None:
         self.queue = queue
         self.now = now
+        self.context = context or {}
         self._defaults: dict[Any, _Defaults] = {}
         self._ids = iter(new_job_ids(expected))
 
@@ -53,6 +67,8 @@ class JobBuilder:
         timeout: float | None = None,
         job_id: str | None = None,
         depends_on: Iterable[str] | None = None,
+        run_at: Instant | None = None,
+        hard_timeout: float | None = None,
     ) -> Job:
         """One job; raises ``SerializationError`` (a ``TypeError``) naming a bad argument.
 
@@ -66,6 +82,10 @@ class JobBuilder:
         now = self.now
         if job_id is None:
             job_id = next(self._ids, None) or new_job_ids(1)[0]
+        if run_at is not None:
+            run_at = _when(run_at, delay)
+        elif delay:
+            run_at = now + delay
         # Positional, in Job's field order: half the cost of the keyword call, per job.
         return Job(
             name,  # task_id
@@ -80,7 +100,9 @@ class JobBuilder:
             t_timeout if timeout is None else timeout,
             unique_ids(list(depends_on)) if depends_on else [],  # depends_on
             now,  # created_at
-            now + delay if delay else None,  # run_at
+            run_at,
+            hard_timeout,
+            self.context,
         )
 
     def build_from(self, spec: Mapping[str, Any], *, caller: str, index: int) -> Job:
@@ -108,6 +130,8 @@ class JobBuilder:
                 get("timeout"),
                 get("job_id"),
                 get("depends_on"),
+                get("run_at"),
+                get("hard_timeout"),
             )
         except SerializationError as exc:
             raise SerializationError(f"{caller}() job {index}: {exc}") from None
@@ -130,8 +154,14 @@ class JobBuilder:
     def _task_defaults(self, task_id: TaskRef) -> _Defaults:
         found = self._defaults.get(task_id)
         if found is None:
-            task = task_id if isinstance(task_id, Task) else find_task(task_id)
-            name = task_id.id if isinstance(task_id, Task) else task_id
+            if isinstance(task_id, Task):
+                task: Task[Any, Any] | None = task_id
+                name = task_id.id
+            elif isinstance(task_id, str):
+                task, name = find_task(task_id), task_id
+            else:
+                name = function_id(task_id)
+                task = find_task(name)
             if task is None:
                 found = (name, *_NO_TASK_DEFAULTS)
             else:
@@ -193,6 +223,22 @@ _BATCH_STEP = 100
 _SPEC_KEYS = frozenset(inspect.signature(JobBuilder.build).parameters) - {"self"} | {"task"}
 
 
+def _when(run_at: Instant, delay: float | None) -> float:
+    """``run_at`` in epoch seconds; refuses a naive datetime and ``delay`` given with it."""
+    if delay is not None:
+        raise ValueError("give delay= (seconds from now) or run_at= (an instant), not both")
+    if isinstance(run_at, datetime):
+        if run_at.tzinfo is None or run_at.utcoffset() is None:
+            raise ValueError(
+                f"run_at={run_at!r} has no timezone, so the instant it names is unknown: "
+                "pass an aware datetime (e.g. datetime.now(timezone.utc) + timedelta(...))"
+            )
+        return run_at.timestamp()
+    if isinstance(run_at, bool) or not isinstance(run_at, int | float):
+        raise TypeError(f"run_at must be an aware datetime or epoch seconds, not {run_at!r}")
+    return float(run_at)
+
+
 @contextmanager
 def _collector_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector for a burst of allocations (no awaits inside), then
@@ -205,3 +251,42 @@ def _collector_paused() -> Iterator[None]:
         yield
     finally:
         gc.enable()
+
+
+# add_task()'s spelling of add()'s options: dunder keyword arguments, which a task's own
+# parameters are unlikely to use (FastApp's __soft_timeout_s / __hard_timeout_s, and ours).
+_CALL_OPTIONS = {
+    "__soft_timeout_s": "timeout",
+    "__hard_timeout_s": "hard_timeout",
+    "__delay_s": "delay",
+    "__run_at": "run_at",
+    "__priority": "priority",
+    "__job_id": "job_id",
+    "__retries": "retries",
+    "__ttl_s": "ttl",
+    "__depends_on": "depends_on",
+}
+
+
+def split_call_options(kwargs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``add_task``'s keyword arguments as (the function's kwargs, ``add()``'s options).
+
+    Options are the keys of ``_CALL_OPTIONS``, also in the form Python's name mangling gives
+    them inside a class body (``_Views__delay_s``); any other name starting with ``__`` is
+    refused, so a misspelt option is not passed to the function.
+    """
+    if not any("__" in key for key in kwargs):
+        return kwargs, {}
+    own: dict[str, Any] = {}
+    options: dict[str, Any] = {}
+    for key, value in kwargs.items():
+        # "__x" as written, or "_Class__x" as written inside a class body.
+        dunder = key[key.index("__") :] if key.startswith("_") and "__" in key else ""
+        if dunder in _CALL_OPTIONS:
+            options[_CALL_OPTIONS[dunder]] = value
+        elif key.startswith("__"):
+            known = ", ".join(_CALL_OPTIONS)
+            raise TypeError(f"unknown option {key!r}; the options of add_task() are {known}")
+        else:
+            own[key] = value
+    return own, options

@@ -34,3 +34,7 @@ class BackendUnavailableError(AsyncMQError):
 
 class InvalidURLError(AsyncMQError, ValueError):
     """A backend URL has a scheme asyncmq does not know."""
+
+
+class TaskNotAllowedError(UnknownTaskError):
+    """A job names a plain function in a module this worker is not allowed to import."""

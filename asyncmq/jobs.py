@@ -90,7 +90,7 @@ class Job:
     ``timeout`` is the soft limit of one attempt (the worker cancels it), ``hard_timeout`` the
     limit past which a supervisor kills the process running it. ``context`` holds what the
     producer's context carried at enqueue (declared context variables, the trace context),
-    restored around every attempt: see :mod:`asyncmq.context`.
+    restored around every attempt: see :mod:`asyncmq.propagation`.
     ``retries`` counts attempts after the first; ``attempts`` counts how many times the job
     was started (``claim``), ``stalls`` how many of those ended in a lost lease.
     """

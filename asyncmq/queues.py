@@ -14,19 +14,32 @@ from croniter import croniter
 
 from asyncmq.backends.base import BaseBackend, Repeatable
 from asyncmq.backoff import Backoff
-from asyncmq.builder import JobBatch, JobBuilder, TaskRef
+from asyncmq.builder import Instant, JobBatch, JobBuilder, TaskRef, split_call_options
 from asyncmq.errors import JobFailedError, JobNotFoundError
 from asyncmq.jobs import Job, JobState
+from asyncmq.propagation import capture
 from asyncmq.ratelimit import RateLimit
 from asyncmq.scheduler import KeepJobs, RepeatableScheduler, Scanner, repeatable_key
 from asyncmq.serializers import check_arguments
 from asyncmq.settings import settings
+from asyncmq.tasks import Task
 from asyncmq.worker import WorkerPool
 
 log = logging.getLogger("asyncmq.queue")
 
 _REPEATABLE_JOB_FIELDS = frozenset(
-    ("task_id", "args", "kwargs", "priority", "retries", "backoff", "ttl", "timeout")
+    (
+        "task_id",
+        "args",
+        "kwargs",
+        "priority",
+        "retries",
+        "backoff",
+        "ttl",
+        "timeout",
+        "hard_timeout",
+        "context",
+    )
 )
 Clock = Callable[[], float]
 
@@ -42,6 +55,8 @@ class Queue:
     owned without a heartbeat, ``max_stalls`` how often a job may lose its lease before it fails.
     ``remove_on_complete`` / ``remove_on_fail`` bound how many finished jobs are kept
     (``True``: none, an int: the newest N, or a :class:`~asyncmq.scheduler.KeepJobs`).
+    ``imports`` names modules (with their submodules) whose plain functions this queue's
+    worker may import and run, beside ``ASYNCMQ_IMPORTS`` and the ``--app`` modules.
     """
 
     def __init__(
@@ -58,6 +73,7 @@ class Queue:
         grace_period: float = 30.0,
         remove_on_complete: KeepJobs | bool | int | None = None,
         remove_on_fail: KeepJobs | bool | int | None = None,
+        imports: Iterable[str] = (),
         clock: Clock = time.time,
     ) -> None:
         if concurrency < 1:
@@ -78,6 +94,7 @@ class Queue:
             keep = KeepJobs.from_value(value)
             if keep is not None:
                 self.retention[state] = keep
+        self.imports = tuple(imports)
         self.clock = clock
         self.worker: WorkerPool | None = None
 
@@ -96,27 +113,34 @@ class Queue:
         kwargs: Mapping[str, Any] | None = None,
         *,
         delay: float | None = None,
+        run_at: Instant | None = None,
         priority: int | None = None,
         retries: int | None = None,
         ttl: float | None = None,
         backoff: Backoff | float | Mapping[str, Any] | None = None,
         timeout: float | None = None,
+        hard_timeout: float | None = None,
         job_id: str | None = None,
         depends_on: Iterable[str] | None = None,
         connection: object | None = None,
     ) -> str:
         """Enqueue one job and return its id.
 
-        ``task_id`` is ``"module.function"`` or the ``@task`` function itself; unset options
-        take the task's defaults. ``delay`` is in seconds; lower ``priority`` runs first;
-        ``retries`` counts attempts after the first; ``ttl`` expires a job not started that
-        many seconds after creation; ``job_id`` deduplicates (an existing id is returned
-        unchanged); ``depends_on`` holds ids of jobs in this queue that must complete first;
-        ``connection`` enqueues inside the caller's database transaction where the backend
-        supports it. Raises ``TypeError`` naming an argument that cannot be serialised.
+        ``task_id`` is ``"module.function"``, a ``@task`` or a plain module-level function
+        (sync or async); unset options take the task's defaults. The job runs ``delay``
+        seconds from now or at ``run_at`` (an aware ``datetime`` or epoch seconds; a past
+        instant runs now); lower ``priority`` runs first; ``retries`` counts attempts after
+        the first; ``ttl`` expires a job not started that many seconds after creation;
+        ``timeout`` cancels an attempt after that many seconds and ``hard_timeout`` lets a
+        supervisor kill the process still running it; ``job_id`` deduplicates (an existing id
+        is returned unchanged); ``depends_on`` holds ids of jobs in this queue that must
+        complete first; ``connection`` enqueues inside the caller's database transaction
+        where the backend supports it. The declared context (:mod:`asyncmq.propagation`) goes
+        with the job. Raises ``TypeError`` naming an argument that cannot be serialised or a
+        function a worker could not import.
         """
         now = self.clock()
-        job = JobBuilder(self.name, now).build(
+        job = JobBuilder(self.name, now, context=capture()).build(
             task_id,
             args,
             kwargs,
@@ -128,22 +152,36 @@ class Queue:
             timeout=timeout,
             job_id=job_id,
             depends_on=depends_on,
+            run_at=run_at,
+            hard_timeout=hard_timeout,
         )
         (added,) = await self.backend.enqueue(self.name, [job], now, connection=connection)
         return added
+
+    async def add_task(self, fn: TaskRef, /, *args: Any, **kwargs: Any) -> str:
+        """Enqueue ``fn(*args, **kwargs)`` and return the job id: the shape of Starlette's
+        ``BackgroundTasks.add_task``, for a plain module-level function or a ``@task``.
+
+        Options travel as dunder keyword arguments, stripped before the call:
+        ``__soft_timeout_s``, ``__hard_timeout_s``, ``__delay_s``, ``__run_at``,
+        ``__priority``, ``__job_id``, ``__retries``, ``__ttl_s``, ``__depends_on``.
+        """
+        kwargs, options = split_call_options(kwargs)
+        return await self.add(fn, args, kwargs, **options)
 
     async def add_bulk(
         self, jobs: Iterable[Mapping[str, Any]], *, connection: object | None = None
     ) -> list[str]:
         """Enqueue many jobs in one backend call; each dict takes ``add()``'s arguments
         (``task_id``, ``args``, ``kwargs``, ``delay``, ``priority``, ``depends_on``, ...).
-        A job may depend on an earlier job of the same call."""
+        A job may depend on an earlier job of the same call; the context is captured once
+        for the whole call."""
         now = self.clock()
         specs = list(jobs)
         if not specs:
             return []
         backend = self.backend
-        builder = JobBuilder(self.name, now, len(specs))
+        builder = JobBuilder(self.name, now, len(specs), context=capture())
         built: Sequence[Job]
         # A batch with dependencies is looked at whole before it is stored: only the others
         # are built while they are stored.
@@ -341,6 +379,7 @@ class Queue:
             rate=self.rate,
             lease=self.lease,
             grace_period=self.grace_period,
+            imports=self.imports,
             clock=self.clock,
         )
         scanner = Scanner(
@@ -377,6 +416,17 @@ class Queue:
 
     def __repr__(self) -> str:
         return f"Queue({self.name!r}, concurrency={self.concurrency})"
+
+
+async def enqueue(fn: TaskRef, /, *args: Any, **kwargs: Any) -> str:
+    """Enqueue ``fn(*args, **kwargs)`` on the default backend and return the job id.
+
+    The job goes to the ``@task``'s queue, or ``"default"`` for a plain function, unless a
+    ``__queue="name"`` keyword says otherwise; the other options are
+    :meth:`Queue.add_task`'s.
+    """
+    name = kwargs.pop("__queue", None) or (fn.queue if isinstance(fn, Task) else "default")
+    return await Queue(name).add_task(fn, *args, **kwargs)
 
 
 def _key(key: str | Repeatable) -> str:

@@ -7,6 +7,7 @@ import functools
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, overload
 
 from asyncmq.backoff import Backoff
@@ -59,15 +60,18 @@ class Task(Generic[P, R]):
         *args: Any,
         backend: BaseBackend | None = None,
         delay: float | None = None,
+        run_at: datetime | float | None = None,
         priority: int | None = None,
         job_id: str | None = None,
         depends_on: list[str] | None = None,
+        hard_timeout: float | None = None,
         **kwargs: Any,
     ) -> str:
         """Add a job running this task on its queue and return the job id (delayed or not).
 
-        ``backend``, ``delay``, ``priority``, ``job_id`` and ``depends_on`` configure the job;
-        every other argument goes to the function.
+        ``backend``, ``delay``, ``run_at``, ``priority``, ``job_id``, ``depends_on`` and
+        ``hard_timeout`` configure the job as in ``Queue.add``; every other argument goes to
+        the function.
         """
         from asyncmq.queues import Queue
 
@@ -76,9 +80,11 @@ class Task(Generic[P, R]):
             args=list(args),
             kwargs=kwargs,
             delay=delay,
+            run_at=run_at,
             priority=priority,
             job_id=job_id,
             depends_on=depends_on,
+            hard_timeout=hard_timeout,
         )
 
     def __repr__(self) -> str:
@@ -185,8 +191,14 @@ _current: contextvars.ContextVar[JobContext] = contextvars.ContextVar("asyncmq_c
 
 
 def current_job() -> JobContext:
-    """The job being run by the calling task; ``LookupError`` outside a worker."""
-    return _current.get()
+    """The job being run by the calling task; ``LookupError`` saying so outside a job."""
+    try:
+        return _current.get()
+    except LookupError:
+        raise LookupError(
+            "current_job() was called outside a running job: it works only inside a task "
+            "that a worker (or the sync:// driver) is running"
+        ) from None
 
 
 async def report_progress(progress: Any) -> None:

@@ -7,11 +7,9 @@ import math
 import os
 import socket
 import time
-import traceback
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any, Generic, Literal, TypeVar
 
 import anyio
@@ -27,11 +25,11 @@ from asyncmq.backends.base import (
     Retrial,
     WorkerInfo,
 )
-from asyncmq.errors import SerializationError, UnknownTaskError
+from asyncmq.execution import Settle, attempt, settle_for
+from asyncmq.functions import allowed_modules
 from asyncmq.jobs import Job, JobError
 from asyncmq.ratelimit import RateLimit
 from asyncmq.serializers import check_value
-from asyncmq.tasks import JobContext, Task, _current, get_task
 
 log = logging.getLogger("asyncmq.worker")
 
@@ -41,7 +39,6 @@ Clock = Callable[[], float]
 # otherwise collect ever more finished jobs, whose leases the heartbeat has to keep renewing.
 _SETTLE_BATCH = 500
 _MAX_UNSETTLED = 2 * _SETTLE_BATCH
-Settle = Completion | Retrial | Failure
 StopReason = Literal["lost", "shutdown"]
 T = TypeVar("T")
 
@@ -126,6 +123,8 @@ class WorkerPool:
 
     It claims only as many jobs as it has free slots (and the queue-wide rate limit allows),
     so nothing sits prefetched; finished jobs are settled in batches by one settler task.
+    Jobs run registered ``@task`` functions, or plain functions of the modules ``imports``
+    (with ``ASYNCMQ_IMPORTS`` and the ``--app`` modules) allows.
     Cancelling :meth:`run` stops claiming at once, lets running jobs finish for up to
     ``grace_period`` seconds, then hands the unfinished ones back to ``waiting``.
     """
@@ -140,6 +139,7 @@ class WorkerPool:
         lease: float = 10.0,
         grace_period: float = 30.0,
         idle_wait: float = 5.0,
+        imports: Iterable[str] = (),
         clock: Clock = time.time,
     ) -> None:
         if concurrency < 1:
@@ -151,6 +151,8 @@ class WorkerPool:
         self.lease = lease
         self.grace_period = grace_period
         self.idle_wait = idle_wait
+        # Read once: the modules whose plain functions jobs may name (asyncmq.functions).
+        self.imports = allowed_modules(imports)
         self.clock = clock
         self.id = f"{socket.gethostname()}:{os.getpid()}:{os.urandom(4).hex()}"
         self.stats = WorkerStats()
@@ -331,61 +333,28 @@ class WorkerPool:
 
     async def _outcome(self, running: _Running) -> Settle | None:
         job, lease = running.job, running.lease
-        try:
-            task = get_task(job.task_id)
-        except UnknownTaskError as exc:
-            return Failure(lease, JobError.from_exception(exc))
-        timeout = job.timeout if job.timeout is not None else task.timeout
-        error: JobError | None = None
-        result: Any = None
-        # One scope per job serves both the soft timeout (its deadline) and stop() (cancel).
-        scope = running.scope
-        if timeout is not None:
-            scope.deadline = anyio.current_time() + timeout
-        with scope:
-            try:
-                result = await self._call(task, running)
-                check_value(result, "the task's result")
-            except SerializationError as exc:
-                error = JobError("SerializationError", str(exc))
-            except Exception as exc:
-                error = JobError.from_exception(exc, traceback.format_exc())
-        if scope.cancelled_caught and running.stop_reason is None:
-            error = JobError("JobTimeoutError", f"job exceeded its timeout of {timeout}s")
+
+        async def report(progress: Any) -> None:
+            check_value(progress, "progress")
+            await self.backend.update_progress(self.queue, lease, progress)
+
+        outcome = await attempt(
+            job, imports=self.imports, scope=running.scope, report=report, limiter=self._threads
+        )
         if running.stop_reason == "lost":
             log.warning("job %s lost its lease (cancelled or requeued); not settling", job.id)
             return None
         if running.stop_reason == "shutdown":
             now = self.clock()
             return Retrial(lease, JobError("WorkerShutdown", "handed back on shutdown"), now)
-        if error is None:
+        settle = settle_for(job, lease, outcome, self.clock())
+        if isinstance(settle, Completion):
             self.stats.processed += 1
-            return Completion(lease, result)
-        if job.can_retry():
+        elif isinstance(settle, Retrial):
             self.stats.retried += 1
-            backoff = job.backoff or task.backoff
-            delay = backoff.delay(job.attempts - job.stalls) if backoff else 0.0
-            return Retrial(lease, error, self.clock() + delay)
-        self.stats.failed += 1
-        return Failure(lease, error)
-
-    async def _call(self, task: Task[Any, Any], running: _Running) -> Any:
-        job = running.job
-
-        async def report(progress: Any) -> None:
-            check_value(progress, "progress")
-            await self.backend.update_progress(self.queue, running.lease, progress)
-
-        token = _current.set(JobContext(job, report))
-        try:
-            if task.is_async:
-                return await task.func(*job.args, **job.kwargs)
-            call = partial(task.func, *job.args, **job.kwargs)
-            return await anyio.to_thread.run_sync(
-                call, abandon_on_cancel=True, limiter=self._threads
-            )
-        finally:
-            _current.reset(token)
+        else:
+            self.stats.failed += 1
+        return settle
 
     async def _settle_loop(self) -> None:
         backoff = _Backoff()
