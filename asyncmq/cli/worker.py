@@ -15,6 +15,7 @@ from typing import Any
 import anyio
 
 from asyncmq.backends import from_url
+from asyncmq.functions import allow_imports
 from asyncmq.queues import Queue
 from asyncmq.settings import settings
 
@@ -34,7 +35,8 @@ def add_commands(commands: Any) -> None:
         "--app",
         action="append",
         default=[],
-        help="module to import for its @task functions (repeatable)",
+        help="module to import for its @task functions; jobs may also name plain functions "
+        "of it and its submodules (repeatable; more modules with ASYNCMQ_IMPORTS)",
     )
     cmd.add_argument("-c", "--concurrency", type=int, default=10, help="jobs at once per queue")
     cmd.add_argument("-p", "--processes", type=int, default=1, help="worker processes")
@@ -50,6 +52,8 @@ def run_worker(args: argparse.Namespace) -> int:
     sys.path.insert(0, os.getcwd())
     for module in args.app:
         importlib.import_module(module)
+    # The --app modules define the @tasks, and their plain functions may run as jobs too.
+    allow_imports(*args.app)
     backend = from_url(args.backend) if args.backend else settings.backend
     queues = [
         Queue(
