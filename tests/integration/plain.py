@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 
 from asyncmq import context, propagate
 
@@ -23,7 +24,7 @@ def whoami(tag: str) -> dict[str, Any]:
 
 
 async def awhoami(tag: str) -> dict[str, Any]:
-    await anyio.sleep(0)
+    await anyio.lowlevel.checkpoint()
     return _seen(tag)
 
 

@@ -253,13 +253,13 @@ async def test_context_refusals_name_the_variable(backend: BaseBackend, queue_na
         context.set("when", datetime.now(timezone.utc))
     token = plain.user.set({1, 2})  # type: ignore[arg-type]
     try:
-        with pytest.raises(SerializationError, match="tests.integration.plain.user"):
+        with pytest.raises(SerializationError, match=r"tests\.integration\.plain\.user"):
             await queue.add_task(plain.whoami, "x")
     finally:
         plain.user.reset(token)
     context.set("blob", "x" * (MAX_CONTEXT_BYTES + 1))
     try:
-        with pytest.raises(SerializationError, match="'asyncmq.context'.*carry ids"):
+        with pytest.raises(SerializationError, match=r"'asyncmq\.context'.*carry ids"):
             await queue.add_task(plain.whoami, "x")
     finally:
         context.clear()
