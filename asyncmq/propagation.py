@@ -105,14 +105,19 @@ def capture() -> dict[str, Any]:
 @contextmanager
 def restored(captured: Mapping[str, Any], *, job_id: str, task_id: str) -> Iterator[None]:
     """Set what ``captured`` carries for the duration of one attempt, then put every variable
-    back. A declared variable this process does not know is ignored."""
+    back, undoing what the attempt set. A variable this process has not declared is ignored."""
     variables: Mapping[str, Any] = captured.get("vars") or _EMPTY
     tokens: list[tuple[contextvars.ContextVar[Any], contextvars.Token[Any]]] = [
         (_values, _values.set(MappingProxyType(dict(variables.get(_DICT_NAME) or {}))))
     ]
-    for name, value in variables.items():
-        var = _declared.get(name)
-        if var is not None:
+    # Every declared variable gets a token, the ones the job did not carry too: resetting them
+    # afterwards also undoes what the attempt itself set, which would otherwise stay behind
+    # in the worker task that runs the next job.
+    for name, var in _declared.items():
+        value = variables.get(name, _MISSING)
+        if value is _MISSING:
+            value = var.get(_MISSING)
+        if value is not _MISSING:
             tokens.append((var, var.set(value)))
     try:
         carrier = captured.get("trace")

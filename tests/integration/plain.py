@@ -52,6 +52,10 @@ def set_context_inside(value: str) -> str:
     return value
 
 
+async def aset_context_inside(value: str) -> str:
+    return set_context_inside(value)
+
+
 class Service:
     def method(self) -> None:
         pass

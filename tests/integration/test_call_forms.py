@@ -240,11 +240,26 @@ async def test_a_jobs_own_context_changes_do_not_leak(
     backend: BaseBackend, queue_name: str
 ) -> None:
     queue = Queue(queue_name, backend=backend)
-    first = await queue.add_task(plain.set_context_inside, "mine")
-    second = await queue.add_task(plain.awhoami, "after")
-    await _finish(queue)
-    assert await queue.result(first, timeout=10) == "mine"
-    assert await queue.result(second, timeout=10) == {"tag": "after", "user": None, "context": {}}
+    ids = [
+        await queue.add_task(plain.set_context_inside, "sync"),
+        await queue.add_task(plain.awhoami, "after sync"),
+        await queue.add_task(plain.aset_context_inside, "async"),
+        await queue.add_task(plain.awhoami, "after async"),
+    ]
+    # The worker's own value, which jobs that carry none see: a job's change must not stay.
+    token = plain.user.set("worker")
+    try:
+        await _finish(queue)  # one slot: each job runs in the task that ran the one before
+    finally:
+        plain.user.reset(token)
+    results = [await queue.result(i, timeout=10) for i in ids]
+    after = {"user": "worker", "context": {}}
+    assert results == [
+        "sync",
+        {"tag": "after sync", **after},
+        "async",
+        {"tag": "after async", **after},
+    ]
 
 
 async def test_context_refusals_name_the_variable(backend: BaseBackend, queue_name: str) -> None:
