@@ -11,7 +11,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted(
-    p.stem for p in (ROOT / "docs_src").glob("*.py") if p.stem not in {"__init__", "demo_tasks"}
+    p.stem
+    for p in (ROOT / "docs_src").glob("*.py")
+    if p.stem not in {"__init__", "demo_tasks", "audit_tasks"}
 )
 
 
@@ -35,6 +37,10 @@ def test_example_runs(example: str, tmp_path: Path) -> None:
     if example == "testing_fake_clock":
         assert "before the hour: 1 delayed" in done.stdout
         assert "after the hour: reminded 7" in done.stdout
+    if example == "plain_functions":
+        assert "[req-7f3a] user 42 did login (locale pt_BR)" in done.stdout
+        assert "report r-1 for user 42" in done.stdout
+        assert "did reminder" in done.stdout
     if example == "flow":
         assert "published" in done.stdout
     if example == "demo":
