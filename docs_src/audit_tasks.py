@@ -1,4 +1,4 @@
-"""Plain functions a web app defers (no decorator): the module both the app and the worker import."""
+"""Plain functions a web app defers (no decorator), in a module the app and the worker import."""
 
 from __future__ import annotations
 
