@@ -4,10 +4,14 @@ import pytest
 
 from asyncmq.backends.base import DEPENDENCY_FAILED, BaseBackend, Completion, Failure
 from asyncmq.backoff import Backoff
-from asyncmq.jobs import JobState
+from asyncmq.jobs import Job, JobState
 from tests.conformance import T0, claim_one, job, lease_of
 
 pytestmark = pytest.mark.anyio
+
+CONTEXT = {"vars": {"user": "u1", "n": [1, 2]}, "trace": {"traceparent": "00-..."}}
+# Keys MongoDB would read as paths or operators, and what COPY's text format escapes.
+ODD_CONTEXT = {"vars": {"a.b": "tab\there\\back\nline\r", "$k": "é"}, "trace": {}}
 
 
 async def test_enqueue_stores_the_producer_fields(backend: BaseBackend, queue_name: str) -> None:
@@ -120,3 +124,75 @@ async def test_counts_has_every_state(backend: BaseBackend, queue_name: str) -> 
     counts = await backend.counts(queue_name)
     assert set(counts) == set(JobState)
     assert all(v == 0 for v in counts.values())
+
+
+async def _stored_everywhere(backend: BaseBackend, queue: str, count: int) -> dict[str, Job]:
+    """The queue's jobs as get_job, list_jobs and claim return them, checked to agree."""
+    listed = await backend.list_jobs(queue, JobState.WAITING, limit=count + 1)
+    assert len(listed) == count
+    claimed: list[Job] = []
+    while len(claimed) < count:
+        got = await backend.claim(queue, 500, lease=30.0, token="tok", now=T0)
+        assert got.jobs, (len(claimed), count)
+        claimed += got.jobs
+    fetched = [await backend.get_job(queue, j.id) for j in listed]
+    seen = {}
+    for way in (listed, claimed, fetched):
+        found = {j.id: (j.hard_timeout, j.context) for j in way if j is not None}
+        assert len(found) == count
+        seen = seen or found
+        assert found == seen
+    return {j.id: j for j in claimed}
+
+
+async def test_enqueue_stores_hard_timeout_and_context(
+    backend: BaseBackend, queue_name: str
+) -> None:
+    given = job(queue_name, hard_timeout=7.5, context=CONTEXT)
+    await backend.enqueue(queue_name, [given], T0)
+    stored = await _stored_everywhere(backend, queue_name, 1)
+    assert (stored[given.id].hard_timeout, stored[given.id].context) == (7.5, CONTEXT)
+
+
+async def test_hard_timeout_and_context_default_to_none_and_empty(
+    backend: BaseBackend, queue_name: str
+) -> None:
+    given = job(queue_name)
+    await backend.enqueue(queue_name, [given], T0)
+    stored = await _stored_everywhere(backend, queue_name, 1)
+    assert (stored[given.id].hard_timeout, stored[given.id].context) == (None, {})
+
+
+async def test_a_batch_stores_hard_timeout_and_context(
+    backend: BaseBackend, queue_name: str
+) -> None:
+    """1,200 jobs (PostgreSQL's COPY path from 10): runs sharing one context dict, set and
+    default values interleaved, and a context with keys and characters that need care."""
+    contexts: list[dict[str, object]] = [CONTEXT, {}, ODD_CONTEXT]
+    given = [
+        job(
+            queue_name,
+            hard_timeout=7.5 if i % 2 == 0 else None,
+            context=contexts[i % 3] if i % 100 < 97 else {"i": i},
+        )
+        for i in range(1200)
+    ]
+    await backend.enqueue(queue_name, given, T0)
+    stored = await _stored_everywhere(backend, queue_name, len(given))
+    for j in given:
+        assert (stored[j.id].hard_timeout, stored[j.id].context) == (j.hard_timeout, j.context)
+
+
+async def test_a_batch_with_dependencies_stores_hard_timeout_and_context(
+    backend: BaseBackend, queue_name: str
+) -> None:
+    parent = job(queue_name, hard_timeout=1.0, context=CONTEXT)
+    child = job(queue_name, depends_on=[parent.id], hard_timeout=7.5, context=ODD_CONTEXT)
+    await backend.enqueue(queue_name, [parent, child], T0)
+    waiting_children = await backend.list_jobs(queue_name, JobState.WAITING_CHILDREN)
+    assert [(j.hard_timeout, j.context) for j in waiting_children] == [(7.5, ODD_CONTEXT)]
+    active = await claim_one(backend, queue_name)
+    assert (active.hard_timeout, active.context) == (1.0, CONTEXT)
+    assert await backend.complete(queue_name, [Completion(lease_of(active), None)], T0) == [True]
+    released = await claim_one(backend, queue_name)
+    assert (released.id, released.hard_timeout, released.context) == (child.id, 7.5, ODD_CONTEXT)

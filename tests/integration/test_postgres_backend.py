@@ -242,7 +242,7 @@ async def test_migrate_is_idempotent_and_versioned(
         versions = await conn.fetch(f"SELECT version FROM {backend._schema}.asyncmq_schema_version")
     finally:
         await conn.close()
-    assert [r[0] for r in versions] == [1, 2]
+    assert [r[0] for r in versions] == [1, 2, 3]
 
 
 async def test_migrate_upgrades_a_version_1_schema(
@@ -261,7 +261,7 @@ async def test_migrate_upgrades_a_version_1_schema(
         versions = await conn.fetch(f"SELECT version FROM {backend._schema}.asyncmq_schema_version")
     finally:
         await conn.close()
-    assert [r[0] for r in versions] == [1, 2]
+    assert [r[0] for r in versions] == [1, 2, 3]
     woke = anyio.Event()
     await backend.wait_for_jobs(queue_name, 0.1)  # connects the listener
     await backend.wait_for_jobs(queue_name, 0.1)  # and takes the wake-up of "old"
@@ -277,6 +277,49 @@ async def test_migrate_upgrades_a_version_1_schema(
             await make().enqueue(queue_name, [job(queue_name) for _ in range(1000)], T0)
             await woke.wait()
     assert (await backend.counts(queue_name))[JobState.WAITING] == 1001
+
+
+async def test_migrate_upgrades_a_version_2_schema_keeping_its_jobs(
+    make: Factory, postgres_url: str, queue_name: str
+) -> None:
+    """Version 3 adds hard_timeout and context: jobs stored before read as None and {}."""
+    import asyncpg
+
+    backend = make()
+    sql = backend._sql
+    table = f"{backend._schema}.asyncmq_jobs"
+    conn = await asyncpg.connect(postgres_url)
+    try:
+        async with conn.transaction():
+            await conn.execute(sql.schema_sql)
+            for number, script in sql.migrations:
+                if number == 2:
+                    await conn.execute(script)
+                    await conn.execute(sql["migrate.record_version"], number)
+        # as enqueue.sql:insert wrote a job at version 2
+        await conn.execute(
+            f"INSERT INTO {table} (queue, id, task_id, args, kwargs, priority, retries, "
+            "created_at, state) VALUES ($1, 'old', 'tests.noop', '[1]', '{}', 5, 0, $2, "
+            "'waiting')",
+            queue_name,
+            T0,
+        )
+        old = await backend.get_job(queue_name, "old")  # migrates
+        versions = await conn.fetch(f"SELECT version FROM {backend._schema}.asyncmq_schema_version")
+    finally:
+        await conn.close()
+    assert [r[0] for r in versions] == [1, 2, 3]
+    assert old is not None
+    assert (old.args, old.hard_timeout, old.context) == ([1], None, {})
+    context = {"trace": {"traceparent": "00-..."}}
+    await backend.enqueue(
+        queue_name, [job(queue_name, id="new", hard_timeout=7.5, context=context)], T0
+    )
+    claimed = await backend.claim(queue_name, 2, lease=30.0, token="t", now=T0)
+    assert [(j.id, j.hard_timeout, j.context) for j in claimed.jobs] == [
+        ("old", None, {}),
+        ("new", 7.5, context),
+    ]
 
 
 async def test_from_url_and_identifiers() -> None:

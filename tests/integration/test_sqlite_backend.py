@@ -13,6 +13,7 @@ import pytest
 import asyncmq.backends.sqlite.backend as sqlite_backend
 from asyncmq.backends import from_url
 from asyncmq.backends.sqlite import SQLiteBackend
+from asyncmq.backends.sqlite.statements import script
 from asyncmq.errors import InvalidURLError
 from asyncmq.jobs import Job, JobState
 from asyncmq.ratelimit import RateLimit
@@ -63,6 +64,56 @@ async def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
     async with SQLiteBackend(path) as backend:
         with pytest.raises(RuntimeError, match="schema version"):
             await backend.counts("q")
+
+
+# A job's `data` document as asyncmq wrote it before hard_timeout and context existed.
+_DATA_BEFORE_HARD_TIMEOUT = (
+    b'{"task_id":"tests.noop","args":[1],"kwargs":{},"retries":0,"backoff":null,'
+    b'"timeout":null,"depends_on":[]}'
+)
+
+
+async def test_a_file_from_before_hard_timeout_and_context_keeps_working(
+    tmp_path: Path,
+) -> None:
+    """The fields travel in the `data` document, so schema version 1 holds them: a file
+    written before they existed opens as it is, its jobs read with the defaults, and a job at
+    the defaults is stored exactly as before (a file stays readable by the older asyncmq)."""
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.executescript(script("schema"))
+        conn.execute(
+            "INSERT INTO jobs (queue, id, state, priority, seq, created_at, data)"
+            " VALUES ('q', 'old', 'waiting', 5, 1, ?, ?)",
+            (T0, _DATA_BEFORE_HARD_TIMEOUT),
+        )
+        conn.execute("INSERT INTO queues (name, next_seq) VALUES ('q', 1)")
+    finally:
+        conn.close()
+    context = {"vars": {"user": "u1"}, "trace": {"traceparent": "00-..."}}
+    async with SQLiteBackend(path) as backend:
+        old = await backend.get_job("q", "old")
+        assert old is not None
+        assert (old.args, old.hard_timeout, old.context) == ([1], None, {})
+        await backend.enqueue("q", [job("q", id="plain", args=[1])], T0)
+        await backend.enqueue("q", [job("q", id="new", hard_timeout=7.5, context=context)], T0)
+        listed = await backend.list_jobs("q", JobState.WAITING)
+        assert [(j.id, j.hard_timeout, j.context) for j in listed] == [
+            ("old", None, {}),
+            ("plain", None, {}),
+            ("new", 7.5, context),
+        ]
+        claimed = await backend.claim("q", 3, lease=30.0, token="t", now=T0)
+        assert [j.id for j in claimed.jobs] == ["old", "plain", "new"]
+    conn = sqlite3.connect(path)
+    try:
+        (version,) = conn.execute("PRAGMA user_version").fetchone()
+        (data,) = conn.execute("SELECT data FROM jobs WHERE id = 'plain'").fetchone()
+    finally:
+        conn.close()
+    assert version == sqlite_backend.SCHEMA_VERSION == 1
+    assert data == _DATA_BEFORE_HARD_TIMEOUT
 
 
 async def test_enqueue_joins_the_callers_transaction(tmp_path: Path) -> None:

@@ -23,7 +23,8 @@ ACTIVE = JobState.ACTIVE.value
 
 # Fields kept as JSON bytes: user values that BSON would alter (tuples, ints past 2**63,
 # keys with "$" or ".", non-string keys) round-trip exactly as in the other backends.
-_ENCODED = ("args", "kwargs", "result", "progress")
+# Documents written before a field existed lack it; from_doc gives it its default.
+_ENCODED = ("args", "kwargs", "context", "result", "progress")
 
 # Claim order: priority, then the instant-derived sequence of entering ``waiting``. Jobs
 # that entered in one write share ``seq``; ``rank`` orders them as the reference does: by

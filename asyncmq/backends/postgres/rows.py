@@ -24,7 +24,7 @@ def _from_json(text: str | None) -> Any:
 
 
 def job_arrays(jobs: Sequence[Job]) -> list[list[Any]]:
-    """The per-field arrays of enqueue.sql:insert, ``$3`` to ``$13``."""
+    """The per-field arrays of enqueue.sql:insert, ``$3`` to ``$15``."""
     return [
         [j.id for j in jobs],
         [j.task_id for j in jobs],
@@ -37,6 +37,8 @@ def job_arrays(jobs: Sequence[Job]) -> list[list[Any]]:
         [j.timeout for j in jobs],
         [j.created_at for j in jobs],
         [j.run_at for j in jobs],
+        [j.hard_timeout for j in jobs],
+        [dumps(j.context).decode() if j.context else None for j in jobs],
     ]
 
 
@@ -46,11 +48,13 @@ COPY_COLUMNS = (
     "task_id",
     "args",
     "kwargs",
+    "context",
     "priority",
     "retries",
     "backoff",
     "ttl",
     "timeout",
+    "hard_timeout",
     "created_at",
     "run_at",
     "state",
@@ -89,24 +93,43 @@ def copy_text(queue: str, jobs: Sequence[Job], now: float) -> bytes:
     15 spends time quadratic in that batch tracking its row slots).
 
     The server starts a batch only once 64 kB of rows have come, so this runs on the
-    critical path: the fields after ``kwargs``, alike across the jobs of one call, are
-    formatted once per distinct set.
+    critical path: the fields after ``context``, alike across the jobs of one call, are
+    formatted once per distinct set. An empty context is NULL, and consecutive jobs that
+    share one context dict encode it once.
     """
     queue_text = _text(queue) + "\t"
     task_texts: dict[str, str] = {}
     tails: dict[tuple[Any, ...], str] = {}
+    last_context: dict[str, Any] | None = None
+    context_text = _NULL
     lines: list[str] = []
     append = lines.append
     for j in jobs:
         task_text = task_texts.get(j.task_id)
         if task_text is None:
             task_text = task_texts[j.task_id] = _text(j.task_id)
-        key = (j.priority, j.retries, j.backoff, j.ttl, j.timeout, j.created_at, j.run_at)
+        key = (
+            j.priority,
+            j.retries,
+            j.backoff,
+            j.ttl,
+            j.timeout,
+            j.hard_timeout,
+            j.created_at,
+            j.run_at,
+        )
         tail = tails.get(key)
         if tail is None:
             tail = tails[key] = _tail(j, now)
+        context = j.context
+        if context is not last_context:
+            last_context = context
+            context_text = _json_text(context) if context else _NULL
         kwargs = _json_text(j.kwargs) if j.kwargs else "{}"
-        append(f"{queue_text}{_text(j.id)}\t{task_text}\t{_json_text(j.args)}\t{kwargs}\t{tail}")
+        append(
+            f"{queue_text}{_text(j.id)}\t{task_text}\t{_json_text(j.args)}\t{kwargs}\t"
+            f"{context_text}\t{tail}"
+        )
     return "".join(lines).encode()
 
 
@@ -117,8 +140,8 @@ def _tail(job: Job, now: float) -> str:
     state = JobState.DELAYED if run_at is not None and run_at > now else JobState.WAITING
     return (
         f"{job.priority}\t{job.retries}\t{backoff}\t{_float_text(job.ttl)}\t"
-        f"{_float_text(job.timeout)}\t{job.created_at!r}\t{_float_text(run_at)}\t"
-        f"{state.value}\n"
+        f"{_float_text(job.timeout)}\t{_float_text(job.hard_timeout)}\t{job.created_at!r}\t"
+        f"{_float_text(run_at)}\t{state.value}\n"
     )
 
 
@@ -127,9 +150,9 @@ def error_json(error: JobError) -> str:
 
 
 def job_from_row(row: Any, queue: str, at: int = 0) -> Job:
-    """A job from the 22 job columns of a row, starting at column ``at``."""
+    """A job from the 24 job columns of a row, starting at column ``at``."""
     args, kwargs, backoff, depends_on = row[at + 2], row[at + 3], row[at + 6], row[at + 9]
-    error = row[at + 18]
+    error, context = row[at + 18], row[at + 23]
     return Job(
         id=row[at],
         task_id=row[at + 1],
@@ -144,6 +167,8 @@ def job_from_row(row: Any, queue: str, at: int = 0) -> Job:
         depends_on=[] if depends_on is None else loads(depends_on),
         created_at=row[at + 10],
         run_at=row[at + 11],
+        hard_timeout=row[at + 22],
+        context={} if context is None else loads(context),
         state=_STATES[row[at + 12]],
         attempts=row[at + 13],
         stalls=row[at + 14],

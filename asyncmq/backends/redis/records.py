@@ -81,6 +81,8 @@ def decode(queue: str, row: Sequence[Any]) -> Job:
         depends_on=get("depends_on") or [],
         created_at=fields["created_at"],
         run_at=None if run_at is None else float(run_at),
+        hard_timeout=get("hard_timeout"),
+        context=get("context") or {},
         state=job_state,
         attempts=int(attempts or 0),
         stalls=int(stalls or 0),
@@ -115,6 +117,10 @@ def _encode_job(job: Job) -> list[Any]:
         producer["timeout"] = job.timeout
     if job.depends_on:
         producer["depends_on"] = job.depends_on
+    if job.hard_timeout is not None:
+        producer["hard_timeout"] = job.hard_timeout
+    if job.context:
+        producer["context"] = job.context
     ttl = job.ttl
     return [
         job.id,

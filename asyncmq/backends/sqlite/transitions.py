@@ -55,17 +55,22 @@ def _decode(blob: bytes | None) -> Any:
 
 def job_data(job: Job) -> bytes:
     """The producer's fields that no query reads, as one JSON document."""
-    return serializers.dumps(
-        {
-            "task_id": job.task_id,
-            "args": job.args,
-            "kwargs": job.kwargs,
-            "retries": job.retries,
-            "backoff": job.backoff.to_dict() if job.backoff else None,
-            "timeout": job.timeout,
-            "depends_on": job.depends_on,
-        }
-    )
+    fields: dict[str, Any] = {
+        "task_id": job.task_id,
+        "args": job.args,
+        "kwargs": job.kwargs,
+        "retries": job.retries,
+        "backoff": job.backoff.to_dict() if job.backoff else None,
+        "timeout": job.timeout,
+        "depends_on": job.depends_on,
+    }
+    # Keys newer than schema version 1 are written only when set, and read with defaults:
+    # rows of older files lack them, and a typical job's document stays as it was.
+    if job.hard_timeout is not None:
+        fields["hard_timeout"] = job.hard_timeout
+    if job.context:
+        fields["context"] = job.context
+    return serializers.dumps(fields)
 
 
 def job_from_row(row: Sequence[Any]) -> Job:
@@ -87,6 +92,8 @@ def job_from_row(row: Sequence[Any]) -> Job:
         depends_on=fields["depends_on"],
         created_at=created_at,
         run_at=run_at,
+        hard_timeout=fields.get("hard_timeout"),
+        context=fields.get("context") or {},
         state=JobState(state),
         attempts=attempts,
         stalls=stalls,

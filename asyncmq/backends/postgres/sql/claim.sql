@@ -71,7 +71,7 @@ taken AS (
     RETURNING j.id, j.task_id, j.args, j.kwargs, j.priority, j.retries, j.backoff, j.ttl,
         j.timeout, j.depends_on, j.created_at, j.run_at, j.state, j.attempts, j.stalls,
         j.started_at, j.finished_at, j.result, j.error, j.progress, j.lease_token,
-        j.lease_until, j.seq
+        j.lease_until, j.hard_timeout, j.context, j.seq
 ),
 expired AS (
     UPDATE {schema}.{prefix}jobs AS j
@@ -114,7 +114,8 @@ summary AS (
 SELECT s.granted, s.tokens, s.expired, s.expired_parents,
     t.id, t.task_id, t.args, t.kwargs, t.priority, t.retries, t.backoff, t.ttl, t.timeout,
     t.depends_on, t.created_at, t.run_at, t.state, t.attempts, t.stalls, t.started_at,
-    t.finished_at, t.result, t.error, t.progress, t.lease_token, t.lease_until
+    t.finished_at, t.result, t.error, t.progress, t.lease_token, t.lease_until,
+    t.hard_timeout, t.context
 FROM summary AS s LEFT JOIN taken AS t ON true
 ORDER BY t.priority, t.seq;
 
@@ -144,7 +145,7 @@ taken AS (
     RETURNING j.id, j.task_id, j.args, j.kwargs, j.priority, j.retries, j.backoff, j.ttl,
         j.timeout, j.depends_on, j.created_at, j.run_at, j.state, j.attempts, j.stalls,
         j.started_at, j.finished_at, j.result, j.error, j.progress, j.lease_token,
-        j.lease_until, j.seq
+        j.lease_until, j.hard_timeout, j.context, j.seq
 ),
 expired AS (
     UPDATE {schema}.{prefix}jobs AS j
@@ -174,6 +175,7 @@ summary AS (
 SELECT s.granted, s.tokens, s.expired, s.expired_parents,
     t.id, t.task_id, t.args, t.kwargs, t.priority, t.retries, t.backoff, t.ttl, t.timeout,
     t.depends_on, t.created_at, t.run_at, t.state, t.attempts, t.stalls, t.started_at,
-    t.finished_at, t.result, t.error, t.progress, t.lease_token, t.lease_until
+    t.finished_at, t.result, t.error, t.progress, t.lease_token, t.lease_until,
+    t.hard_timeout, t.context
 FROM summary AS s LEFT JOIN taken AS t ON true
 ORDER BY t.priority, t.seq;

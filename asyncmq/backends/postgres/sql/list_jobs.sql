@@ -5,7 +5,7 @@
 -- Claim order.
 SELECT id, task_id, args, kwargs, priority, retries, backoff, ttl, timeout, depends_on,
     created_at, run_at, state, attempts, stalls, started_at, finished_at, result, error,
-    progress, lease_token, lease_until
+    progress, lease_token, lease_until, hard_timeout, context
 FROM {schema}.{prefix}jobs
 WHERE queue = $1::text AND state = 'waiting'
 ORDER BY priority, seq
@@ -15,7 +15,7 @@ OFFSET $2::integer LIMIT $3::integer;
 -- By run_at.
 SELECT id, task_id, args, kwargs, priority, retries, backoff, ttl, timeout, depends_on,
     created_at, run_at, state, attempts, stalls, started_at, finished_at, result, error,
-    progress, lease_token, lease_until
+    progress, lease_token, lease_until, hard_timeout, context
 FROM {schema}.{prefix}jobs
 WHERE queue = $1::text AND state = 'delayed'
 ORDER BY run_at, seq
@@ -25,7 +25,7 @@ OFFSET $2::integer LIMIT $3::integer;
 -- $4 state text (a finished state). Newest finished_at first.
 SELECT id, task_id, args, kwargs, priority, retries, backoff, ttl, timeout, depends_on,
     created_at, run_at, state, attempts, stalls, started_at, finished_at, result, error,
-    progress, lease_token, lease_until
+    progress, lease_token, lease_until, hard_timeout, context
 FROM {schema}.{prefix}jobs
 WHERE queue = $1::text AND state = $4::text
     -- repeats the partial index's predicate so a generic plan can use it
@@ -37,7 +37,7 @@ OFFSET $2::integer LIMIT $3::integer;
 -- Claim order.
 SELECT id, task_id, args, kwargs, priority, retries, backoff, ttl, timeout, depends_on,
     created_at, run_at, state, attempts, stalls, started_at, finished_at, result, error,
-    progress, lease_token, lease_until
+    progress, lease_token, lease_until, hard_timeout, context
 FROM {schema}.{prefix}jobs
 WHERE queue = $1::text AND state = 'active'
 ORDER BY seq
@@ -47,7 +47,7 @@ OFFSET $2::integer LIMIT $3::integer;
 -- Arrival order.
 SELECT id, task_id, args, kwargs, priority, retries, backoff, ttl, timeout, depends_on,
     created_at, run_at, state, attempts, stalls, started_at, finished_at, result, error,
-    progress, lease_token, lease_until
+    progress, lease_token, lease_until, hard_timeout, context
 FROM {schema}.{prefix}jobs
 WHERE queue = $1::text AND state = 'waiting-children'
 ORDER BY seq

@@ -6,8 +6,9 @@
 BEGIN IMMEDIATE;
 
 -- One row per job. The columns are what queries filter or sort on; the producer's fields that
--- no query reads (task_id, args, kwargs, retries, backoff, timeout, depends_on) travel as one
--- JSON document in `data`, written once at enqueue.
+-- no query reads (task_id, args, kwargs, retries, backoff, timeout, depends_on, hard_timeout,
+-- context) travel as one JSON document in `data`, written once at enqueue; a field added
+-- later is a new key with a default for the rows that lack it, not a new column.
 CREATE TABLE IF NOT EXISTS jobs (
     queue       TEXT    NOT NULL,
     id          TEXT    NOT NULL,
