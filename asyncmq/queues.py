@@ -38,7 +38,6 @@ _REPEATABLE_JOB_FIELDS = frozenset(
         "ttl",
         "timeout",
         "hard_timeout",
-        "context",
     )
 )
 Clock = Callable[[], float]
@@ -100,9 +99,9 @@ class Queue:
 
     @property
     def backend(self) -> BaseBackend:
-        if self._backend is None:
-            self._backend = settings.backend
-        return self._backend
+        # The default is looked up on each use, never kept: it is one per event loop.
+        backend = self._backend
+        return settings.backend if backend is None else backend
 
     # -- producing -----------------------------------------------------------------------
 
