@@ -83,10 +83,13 @@ def resolve_task(task_id: str, imports: frozenset[str]) -> Task[Any, Any]:
     """The task a job names: a registered ``@task``, else a plain function from an allowed
     module. Raises :class:`UnknownTaskError` (or its :class:`TaskNotAllowedError`) naming the
     id; a module that is not allowed is neither imported nor looked at."""
-    found = find_task(task_id) or _resolved.get(task_id)
+    registered = find_task(task_id)
+    if registered is not None:
+        return registered
     module_name, _, name = task_id.rpartition(".")
+    found = _resolved.get(task_id)
     if found is not None:
-        if found.id in _resolved and not _is_allowed(module_name, imports):
+        if not _is_allowed(module_name, imports):
             raise _not_allowed(task_id, module_name)
         return found
     if not module_name or not name:

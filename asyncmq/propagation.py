@@ -102,6 +102,12 @@ def capture() -> dict[str, Any]:
     return captured
 
 
+def is_clean(captured: Mapping[str, Any]) -> bool:
+    """True when an attempt carrying ``captured`` needs no :func:`restored`: it carries
+    nothing, no variable is declared and the dict is empty (the worker's hot path)."""
+    return not captured and not _declared and _values.get() is _EMPTY
+
+
 @contextmanager
 def restored(captured: Mapping[str, Any], *, job_id: str, task_id: str) -> Iterator[None]:
     """Set what ``captured`` carries for the duration of one attempt, then put every variable

@@ -397,24 +397,57 @@ class Queue:
             tg.start_soon(repeatables.run)
             await self.worker.run()
 
+    def force_stop(self) -> None:
+        """While :meth:`run` stops, hand the running jobs back now instead of waiting up to
+        ``grace_period`` for them (what a second Ctrl-C does)."""
+        if self.worker is not None:
+            self.worker.force_stop()
+
     def start(self) -> None:
-        """Run the worker in this thread until SIGINT or SIGTERM, then stop gracefully."""
+        """Run the worker in this thread until SIGINT or SIGTERM, then stop gracefully: a
+        second signal hands the running jobs back at once. Returns once stopped."""
         anyio.run(self._run_until_signalled)
 
     async def _run_until_signalled(self) -> None:
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(self.run)
-            with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-                async for signum in signals:
-                    log.info(
-                        "received %s: stopping queue %r", signal.Signals(signum).name, self.name
-                    )
-                    tg.cancel_scope.cancel()
-                    break
+        await run_until_signalled([self])
         await self.backend.aclose()
 
     def __repr__(self) -> str:
         return f"Queue({self.name!r}, concurrency={self.concurrency})"
+
+
+async def run_until_signalled(queues: Sequence[Queue]) -> bool:
+    """Run the queues' workers until SIGINT or SIGTERM, then stop them gracefully; a second
+    signal (whichever of the two) hands their running jobs back at once. Returns True when the
+    stop was forced that way."""
+    forced = False
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async with anyio.create_task_group() as watching:
+
+            async def watch(workers: anyio.CancelScope) -> None:
+                nonlocal forced
+                async for signum in signals:
+                    name = signal.Signals(signum).name
+                    if not workers.cancel_called:
+                        log.info(
+                            "received %s: stopping; running jobs may finish (up to %gs); "
+                            "press Ctrl-C again to hand them back now",
+                            name,
+                            max(q.grace_period for q in queues),
+                        )
+                        workers.cancel()
+                    else:
+                        log.warning("received %s again: handing running jobs back now", name)
+                        forced = True
+                        for queue in queues:
+                            queue.force_stop()
+
+            async with anyio.create_task_group() as workers:
+                watching.start_soon(watch, workers.cancel_scope)
+                for queue in queues:
+                    workers.start_soon(queue.run)
+            watching.cancel_scope.cancel()
+    return forced
 
 
 async def enqueue(fn: TaskRef, /, *args: Any, **kwargs: Any) -> str:

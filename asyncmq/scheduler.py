@@ -18,6 +18,7 @@ from croniter import croniter
 from asyncmq import serializers
 from asyncmq.backends.base import BaseBackend, Repeatable
 from asyncmq.jobs import Job, JobState
+from asyncmq.outages import outage_of
 
 log = logging.getLogger("asyncmq.scheduler")
 
@@ -69,10 +70,13 @@ class Scanner:
 
     async def run(self) -> None:
         while True:
+            outage = outage_of(self.backend)
             try:
                 await self.scan()
-            except Exception:
-                log.exception("scan of queue %r failed", self.queue)
+            except Exception as exc:
+                outage.failed("scan", self.queue, exc)
+            else:
+                outage.succeeded()
             await anyio.sleep(self.interval)
 
     async def scan(self) -> None:
@@ -159,8 +163,8 @@ class RepeatableScheduler:
         while True:
             try:
                 wait = await self.tick()
-            except Exception:
-                log.exception("repeatable scheduler of queue %r failed", self.queue)
+            except Exception as exc:
+                outage_of(self.backend).failed("repeatable scheduler", self.queue, exc)
                 wait = self.interval
             await anyio.sleep(wait)
 

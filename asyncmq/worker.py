@@ -28,6 +28,7 @@ from asyncmq.backends.base import (
 from asyncmq.execution import Settle, attempt, settle_for
 from asyncmq.functions import allowed_modules
 from asyncmq.jobs import Job, JobError
+from asyncmq.outages import outage_of
 from asyncmq.ratelimit import RateLimit
 from asyncmq.serializers import check_value
 
@@ -156,6 +157,8 @@ class WorkerPool:
         self.clock = clock
         self.id = f"{socket.gethostname()}:{os.getpid()}:{os.urandom(4).hex()}"
         self.stats = WorkerStats()
+        self._outage = outage_of(backend)
+        self._forced = anyio.Event()
         self._running: dict[str, _Running] = {}
         self._threads = anyio.CapacityLimiter(concurrency)
         self._settles_deadline = math.inf
@@ -215,11 +218,12 @@ class WorkerPool:
             else:
                 try:
                     claimed = await self.backend.claim(self.queue, free, **self._claim_terms())
-                except Exception:
-                    log.exception("claim on queue %r failed; retrying", self.queue)
+                except Exception as exc:
+                    self._outage.failed("claim", self.queue, exc)
                     await backoff.sleep()
                     continue
                 backoff.reset()
+                self._outage.succeeded()
             for job in claimed.jobs:
                 self._start(job)
             if claimed.jobs:
@@ -239,8 +243,8 @@ class WorkerPool:
         if promote or (self._next_run_at is not None and self._next_run_at <= self.clock()):
             try:
                 promoted = await self.backend.promote_due(self.queue, self.clock())
-            except Exception:
-                log.exception("promote_due on queue %r failed", self.queue)
+            except Exception as exc:
+                self._outage.failed("promote_due", self.queue, exc)
                 await anyio.sleep(1.0)
                 return None
             self._next_run_at = promoted.next_run_at
@@ -255,8 +259,8 @@ class WorkerPool:
             claimed = await self.backend.wait_and_claim(
                 self.queue, free, timeout=timeout, **self._claim_terms()
             )
-        except Exception:
-            log.exception("waiting for jobs on queue %r failed", self.queue)
+        except Exception as exc:
+            self._outage.failed("waiting for jobs", self.queue, exc)
             await anyio.sleep(min(timeout, 1.0))
             return None
         if claimed.jobs or claimed.throttled_until is not None:
@@ -302,13 +306,34 @@ class WorkerPool:
             with anyio.move_on_after(5):
                 await self.backend.remove_worker(self.queue, self.id)
 
+    def force_stop(self) -> None:
+        """Cut the grace period short: once :meth:`run` is cancelled, hand the running jobs
+        back at once instead of waiting for them (a second Ctrl-C)."""
+        self._forced.set()
+
     async def _drain(self) -> None:
         await self._stop_requested.wait()
         self._claimed.close()
+        if self._running and not self._forced.is_set():
+            log.info(
+                "queue %r: waiting up to %gs for %d running jobs",
+                self.queue,
+                self.grace_period,
+                len(self._running),
+            )
         with anyio.move_on_after(self.grace_period):
-            while self._running:
+            while self._running and not self._forced.is_set():
                 self._job_done = anyio.Event()
-                await self._job_done.wait()
+                async with anyio.create_task_group() as waiting:
+                    waiting.start_soon(_set_when, self._forced, self._job_done)
+                    await self._job_done.wait()
+                    waiting.cancel_scope.cancel()
+        if self._running:
+            log.warning(
+                "queue %r: handing %d unfinished jobs back to the queue",
+                self.queue,
+                len(self._running),
+            )
         for running in list(self._running.values()):
             running.stop("shutdown")
 
@@ -338,6 +363,8 @@ class WorkerPool:
             check_value(progress, "progress")
             await self.backend.update_progress(self.queue, lease, progress)
 
+        log.debug("job %s %s started (attempt %d)", job.id, job.task_id, job.attempts)
+        started = time.perf_counter()
         outcome = await attempt(
             job, imports=self.imports, scope=running.scope, report=report, limiter=self._threads
         )
@@ -345,9 +372,12 @@ class WorkerPool:
             log.warning("job %s lost its lease (cancelled or requeued); not settling", job.id)
             return None
         if running.stop_reason == "shutdown":
+            log.warning("job %s %s handed back on shutdown", job.id, job.task_id)
             now = self.clock()
             return Retrial(lease, JobError("WorkerShutdown", "handed back on shutdown"), now)
-        settle = settle_for(job, lease, outcome, self.clock())
+        now = self.clock()
+        settle = settle_for(job, lease, outcome, now)
+        _log_outcome(job, settle, time.perf_counter() - started, now)
         if isinstance(settle, Completion):
             self.stats.processed += 1
         elif isinstance(settle, Retrial):
@@ -365,9 +395,9 @@ class WorkerPool:
                     await self._settle(batch)
                     backoff.reset()
                     break
-                except Exception:
+                except Exception as exc:
                     # Settles are fenced by the lease token, so sending a batch twice is safe.
-                    log.exception("settling %d jobs on queue %r failed", len(batch), self.queue)
+                    self._outage.failed(f"settling {len(batch)} jobs", self.queue, exc)
                     if self.clock() > self._settles_deadline:
                         # Stopping and the backend is still down: the leases will run out
                         # and requeue_expired hands these jobs to another worker.
@@ -409,16 +439,16 @@ class WorkerPool:
                         if now - last_report >= 5.0:
                             await self.backend.record_worker(self._info(now))
                             last_report = now
-                    except Exception:
-                        log.exception("heartbeat on queue %r failed", self.queue)
+                    except Exception as exc:
+                        self._outage.failed("heartbeat", self.queue, exc)
                     await anyio.sleep(interval)
 
     async def _renewal_loop(self, interval: float) -> None:
         while True:
             try:
                 await self._extend_unsettled(self.clock(), interval)
-            except Exception:
-                log.exception("renewing waiting leases on queue %r failed", self.queue)
+            except Exception as exc:
+                self._outage.failed("renewing waiting leases", self.queue, exc)
             await anyio.sleep(interval)
 
     async def _extend_leases(self, now: float) -> None:
@@ -468,6 +498,43 @@ class WorkerPool:
             processed=self.stats.processed,
             failed=self.stats.failed,
         )
+
+
+def _log_outcome(job: Job, settle: Settle, seconds: float, now: float) -> None:
+    """One line per finished attempt: INFO when it completed, WARNING when it will be retried,
+    ERROR with the traceback when it failed for good."""
+    tries = f"attempt {job.attempts} of {job.retries + 1 + job.stalls}"
+    if isinstance(settle, Completion):
+        log.info("job %s %s completed in %.3fs (%s)", job.id, job.task_id, seconds, tries)
+        return
+    error = settle.error
+    if isinstance(settle, Retrial):
+        log.warning(
+            "job %s %s failed in %.3fs (%s), retrying in %.1fs: %s: %s",
+            job.id,
+            job.task_id,
+            seconds,
+            tries,
+            max(settle.run_at - now, 0.0),
+            error.type,
+            error.message,
+        )
+        return
+    log.error(
+        "job %s %s failed in %.3fs (%s): %s: %s%s",
+        job.id,
+        job.task_id,
+        seconds,
+        tries,
+        error.type,
+        error.message,
+        f"\n{error.traceback.rstrip()}" if error.traceback else "",
+    )
+
+
+async def _set_when(event: anyio.Event, then: anyio.Event) -> None:
+    await event.wait()
+    then.set()
 
 
 class _Backoff:
