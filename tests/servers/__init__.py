@@ -8,6 +8,10 @@ Each module ``tests/servers/<name>.py`` provides:
 * ``stop() -> None``: stop whatever ``start`` started.
 * ``build(url: str, test_id: str) -> BaseBackend``: a backend for one test, isolated from other
   tests where the store allows (a prefix, schema or database named after ``test_id``).
+
+and may provide ``PREMISE_CHANGED: dict[str, str]``: tests (``"<module file>::<test>"``) that
+the ``backend`` fixture skips for this backend, each with the reason its design changes the
+test's premise.
 """
 
 from __future__ import annotations
