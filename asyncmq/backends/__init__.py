@@ -17,6 +17,7 @@ __all__ = ["from_url"]
 _SCHEMES: dict[str, tuple[str, str, str | None]] = {
     "memory": ("asyncmq.backends.inmemory", "InMemoryBackend", None),
     "sqlite": ("asyncmq.backends.sqlite", "SQLiteBackend", None),
+    "sync": ("asyncmq.backends.inline", "InlineBackend", None),
     "redis": ("asyncmq.backends.redis", "RedisBackend", "redis"),
     "rediss": ("asyncmq.backends.redis", "RedisBackend", "redis"),
     "redis+cluster": ("asyncmq.backends.redis", "RedisBackend", "redis"),
@@ -31,7 +32,8 @@ def from_url(url: str) -> BaseBackend:
     """Build a backend from a URL.
 
     ``memory://``, ``sqlite:///relative.db`` or ``sqlite:////absolute.db``, ``redis://``,
-    ``rediss://``, ``postgresql://``, ``mongodb://``. Each backend class also has a
+    ``rediss://``, ``postgresql://``, ``mongodb://``, and ``sync://`` (``?raise=true``), which
+    runs each job as it is added. Each backend class also has a
     ``from_url`` class method with the same meaning for its own schemes.
     """
     scheme = urlsplit(url).scheme.lower()
